@@ -1,0 +1,1 @@
+"""Subcommands of the `dropbox` CLI, one module per area."""
