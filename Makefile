@@ -16,7 +16,6 @@ sysdeps: ## install the Debian packages the drop and its tests need (when root)
 
 $(VENV_STAMP): requirements/dev.lock pyproject.toml
 	python3 -m venv .venv
-	.venv/bin/pip install --quiet --upgrade pip==25.3
 	.venv/bin/pip install --quiet --require-hashes --no-deps -r requirements/dev.lock
 	.venv/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
