@@ -24,7 +24,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(JS_BUNDLE): $(NODE_STAMP) $(wildcard js/src/*.js js/src/*/*.js)
+$(JS_BUNDLE): $(NODE_STAMP) js/build.mjs keys/data/eff_large_wordlist.txt $(wildcard js/src/*.js js/src/*/*.js)
 	npm run --silent build
 
 build: $(VENV_STAMP) $(JS_BUNDLE) ## create .venv, install locked deps, bundle the browser code, compile catalogs
@@ -43,7 +43,7 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	.venv/bin/mypy keys journalist_cli dropbox
 
-jstest: $(NODE_STAMP)
+jstest: $(JS_BUNDLE)
 	npm test --silent
 
 pytest: build
