@@ -1,0 +1,58 @@
+"""Error pages: every failure gets a page in the reporter's language (or JSON for the page JS)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from dropbox.reporter.errors import CsrfFailed, ReporterError
+from dropbox.reporter.receive import wants_json
+
+log = logging.getLogger("dropbox.reporter")
+
+
+def _page(message: str, status: int) -> Response:
+    if wants_json():
+        response = jsonify({"ok": False, "error": message})
+    else:
+        response = Response(render_template("error.html", message=message, status=status))
+    response.status_code = status
+    return response
+
+
+def _http_message(error: HTTPException) -> str:
+    messages = {
+        404: _("This page does not exist."),
+        405: _("This address does not accept that kind of request."),
+        413: _("What you sent is larger than this drop accepts. Nothing was saved."),
+    }
+    return str(messages.get(error.code or 500, _("Something went wrong. Please try again.")))
+
+
+def install_error_pages(app: Flask) -> None:
+    @app.errorhandler(ReporterError)
+    def reporter_error(error: ReporterError) -> Response:
+        return _page(error.message, error.status)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> Response:
+        return _page(CsrfFailed().message, 400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        response = _page(_http_message(error), error.code or 500)
+        if error.code == 405:
+            response.headers["Allow"] = "GET, HEAD, POST"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        # The type only: messages and tracebacks could carry what the reporter sent.
+        log.error("unexpected %s while handling a request", type(error).__name__)
+        return _page(_("Something went wrong. Nothing was saved. Please try again."), 500)

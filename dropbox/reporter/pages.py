@@ -1,0 +1,67 @@
+"""Read-only pages: intro, submit form, safety, support, the codename notice, keys.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, render_template
+
+from dropbox.reporter.content import (
+    PageContent,
+    default_crisis,
+    default_safety,
+    default_support,
+    load_content,
+)
+from dropbox.reporter.forms import REPLY_LANGUAGES, category_labels, urgency_labels
+from dropbox.services import Services, services
+
+
+def crisis_content(svc: Services) -> PageContent:
+    return load_content(svc.config.crisis_file) or default_crisis()
+
+
+def submit_page_context(svc: Services) -> dict[str, Any]:
+    """What the submit form and the pages after a submit need to render."""
+    labels = category_labels()
+    return {
+        "categories": [(slug, labels.get(slug, slug)) for slug in svc.config.categories],
+        "urgencies": list(urgency_labels().items()),
+        "reply_languages": REPLY_LANGUAGES,
+        "crisis": crisis_content(svc),
+        "accepting": bool(svc.keyring().entries),
+        "max_upload_mb": svc.config.max_upload_bytes // 1_000_000,
+        "max_upload_bytes": svc.config.max_upload_bytes,
+    }
+
+
+def intro() -> str:
+    return render_template("intro.html")
+
+
+def submit_form() -> str:
+    svc = services()
+    return render_template("submit.html", errors={}, values=None, **submit_page_context(svc))
+
+
+def safety() -> str:
+    svc = services()
+    page = load_content(svc.config.safety_file) or default_safety()
+    return render_template("content.html", page=page, page_id="safety")
+
+
+def support() -> str:
+    svc = services()
+    page = load_content(svc.config.support_file) or default_support()
+    return render_template(
+        "content.html", page=page, page_id="support", crisis=crisis_content(svc)
+    )
+
+
+def codename_notice() -> str:
+    """GET /codename: the codename is shown once, in the submit response; never again."""
+    return render_template("codename_gone.html")
+
+
+def keys_json() -> Response:
+    return jsonify({"recipients": services().keyring().recipient_strings()})

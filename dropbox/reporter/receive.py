@@ -1,0 +1,187 @@
+"""Receiving an upload form from the stream: fields in memory, files sealed or checked on disk.
+
+Rules enforced while the body streams in, before any file byte is accepted:
+the CSRF token and `mode` must come before the first file part (browsers send
+parts in document order; the page JS appends them first), the honeypot must be
+empty, JS-off forms may only carry `attachments` files and JS-on forms only
+envelope parts. Whatever goes wrong, the caller discards the batch and
+nothing of the request remains on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from flask import request
+from flask_wtf.csrf import ValidationError, validate_csrf
+
+from dropbox.reporter.errors import BadUpload, CsrfFailed, NotAccepting, TooLarge
+from dropbox.reporter.forms import FIELD_LIMITS, clean_filename
+from dropbox.reporter.multipart import (
+    FieldBuffer,
+    PartInfo,
+    PartTarget,
+    boundary_of,
+    read_multipart,
+)
+from dropbox.reporter.sinks import EnvelopeTarget, SealingTarget, UploadBatch, clean_media_type
+from keys import Recipient
+
+# Room for the form's own bytes (boundaries, headers, text fields) on top of the files.
+FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
+SEALED_MODE = "sealed"
+
+
+class EmptyFilePart:
+    """The part a browser sends for a file input left empty; it must carry no bytes."""
+
+    def write(self, data: bytes) -> None:
+        raise BadUpload("a file part without a file name carried data")
+
+    def finish(self) -> None:
+        return None
+
+
+@dataclass
+class ReceivedForm:
+    """What one upload request carried, once fully read."""
+
+    batch: UploadBatch
+    fields: dict[str, str] = field(default_factory=dict)
+    sealed: list[SealingTarget] = field(default_factory=list)
+    envelopes: dict[str, list[EnvelopeTarget]] = field(default_factory=dict)
+
+    @property
+    def sealed_mode(self) -> bool:
+        return self.fields.get("mode") == SEALED_MODE
+
+
+def wants_json() -> bool:
+    """True for the page JS's requests (sealed mode announces itself in the Accept header)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+class _FormReader:
+    def __init__(
+        self,
+        form: ReceivedForm,
+        recipients: Sequence[Recipient],
+        envelope_fields: frozenset[str],
+        text_limit_bytes: int,
+        max_files: int,
+    ) -> None:
+        self.form = form
+        self.recipients = recipients
+        self.envelope_fields = envelope_fields
+        self.text_limit_bytes = text_limit_bytes
+        self.max_files = max_files
+        self.buffers: dict[str, FieldBuffer] = {}
+        self.csrf_checked = False
+        self.files = 0
+
+    def collect(self) -> None:
+        for name, buffer in self.buffers.items():
+            if not buffer.complete:
+                raise BadUpload(f"the field {name!r} was cut short")
+            self.form.fields[name] = buffer.text()
+
+    def check_before_files(self) -> None:
+        """CSRF, honeypot: checked once, before the first file part is accepted."""
+        if self.csrf_checked:
+            return
+        self.collect()
+        try:
+            validate_csrf(self.form.fields.get("csrf_token", ""))
+        except ValidationError:
+            raise CsrfFailed() from None
+        if self.form.fields.get("website", ""):
+            raise BadUpload("the honeypot field was filled in")
+        self.csrf_checked = True
+
+    def open_part(self, info: PartInfo) -> PartTarget:
+        limit = self.text_limit_bytes if info.name == "text" else FIELD_LIMITS.get(info.name)
+        if limit is not None and info.filename is None:
+            if info.name in self.buffers:
+                raise BadUpload(f"the field {info.name!r} was sent twice")
+            buffer = FieldBuffer(info.name, limit)
+            self.buffers[info.name] = buffer
+            return buffer
+        if info.name == "attachments" and info.filename is not None:
+            return self._plaintext_file(info)
+        if info.name in self.envelope_fields:
+            return self._envelope(info)
+        raise BadUpload(f"unexpected form part {info.name[:40]!r}")
+
+    def _count_file(self) -> None:
+        self.files += 1
+        if self.files > self.max_files:
+            raise TooLarge("too many files")
+
+    def _plaintext_file(self, info: PartInfo) -> PartTarget:
+        self.check_before_files()
+        if self.form.sealed_mode:
+            raise BadUpload("a sealed form must not carry plaintext files")
+        if not info.filename:
+            return EmptyFilePart()
+        if not self.recipients:
+            raise NotAccepting()
+        self._count_file()
+        target = SealingTarget(
+            self.form.batch,
+            self.recipients,
+            clean_filename(info.filename),
+            clean_media_type(info.content_type),
+        )
+        self.form.sealed.append(target)
+        return target
+
+    def _envelope(self, info: PartInfo) -> PartTarget:
+        self.check_before_files()
+        if not self.form.sealed_mode:
+            raise BadUpload("envelopes are only accepted with mode=sealed")
+        if info.name == "attachment":
+            self._count_file()
+        elif self.form.envelopes:
+            if any(name != "attachment" for name in self.form.envelopes):
+                raise BadUpload("a sealed form carries one message envelope")
+        target = EnvelopeTarget(self.form.batch, info.name)
+        self.form.envelopes.setdefault(info.name, []).append(target)
+        return target
+
+
+def receive_form(
+    form: ReceivedForm,
+    *,
+    recipients: Sequence[Recipient],
+    max_upload_bytes: int,
+    max_text_chars: int,
+    max_files: int,
+    envelope_fields: frozenset[str],
+    keepalive: Callable[[], None],
+) -> None:
+    """Read the current request's multipart body into `batch` (see module docstring).
+
+    Raises TooLarge (Content-Length or bytes actually read above the limit),
+    CsrfFailed, BadUpload, NotAccepting and OSError. The caller discards
+    `form.batch` on any exception; `form.fields` holds what was read so far
+    (so the caller knows whether to answer in JSON).
+    """
+    limit = max_upload_bytes + FORM_OVERHEAD_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge("Content-Length above the limit")
+    boundary = boundary_of(request.content_type, request.mimetype_params)
+    reader = _FormReader(form, recipients, envelope_fields, max_text_chars * 4, max_files)
+    read_multipart(
+        request.stream,
+        boundary,
+        max_bytes=limit,
+        open_part=reader.open_part,
+        keepalive=keepalive,
+        max_parts=max_files + len(FIELD_LIMITS) + 8,
+    )
+    reader.collect()
+    reader.check_before_files()

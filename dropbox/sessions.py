@@ -1,0 +1,190 @@
+"""Server-side sessions in a SQLite file on tmpfs, as a Flask SessionInterface.
+
+The cookie holds only an opaque random id (256 bits). The store is keyed by the
+SHA-256 of that id, so reading the tmpfs file does not yield usable cookies.
+Session data (the CSRF secret, the logged-in reporter's random id, a login
+attempt counter, the interface language) lives only in `runtime_dir`, which
+must be a tmpfs: it never reaches persistent disk and vanishes on reboot. All
+gunicorn workers share the file.
+
+Idle expiry: a session unused for `idle_minutes` is gone. Uploads can take
+longer than that over Tor, so the upload code calls `touch()` when an upload
+starts, periodically while it streams, and when it finishes: a session is never
+expired in the middle of an upload. The expiry instant is stored rounded up to
+the minute, in RAM only, and the row is deleted once it passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+COOKIE_NAME = "drop_session"
+_ID_BYTES = 32
+_MAX_DATA_BYTES = 16 * 1024
+
+
+class DropSession(CallbackDict[str, Any], SessionMixin):
+    """A dict that remembers whether it changed and which opaque id it belongs to."""
+
+    def __init__(self, initial: dict[str, Any] | None, sid: str, new: bool) -> None:
+        def on_update(_self: CallbackDict[str, Any]) -> None:
+            self.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.sid = sid
+        self.new = new
+        self.modified = False
+        self.permanent = False
+
+
+def _key(sid: str) -> str:
+    return hashlib.sha256(sid.encode("ascii")).hexdigest()
+
+
+class SessionStore:
+    """The SQLite file of sessions; every method opens its own short connection."""
+
+    def __init__(self, path: Path, idle_minutes: int) -> None:
+        self.path = path
+        self.idle_seconds = idle_minutes * 60
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.parent.stat().st_uid != os.getuid():
+            # A shared tmpfs (/dev/shm): someone else pre-created our directory.
+            raise PermissionError(f"{path.parent} belongs to another user; refusing to use it")
+        os.chmod(path.parent, 0o700)
+        with self._connect() as db:
+            # WAL: gunicorn's workers and threads read and write concurrently.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions ("
+                " key TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER NOT NULL)"
+            )
+        os.chmod(path, 0o600)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA secure_delete=ON")
+            yield db
+        finally:
+            db.close()
+
+    def _expiry(self) -> int:
+        # Rounded up to the minute: the store never holds a finer time than it needs.
+        return int(math.ceil((time.time() + self.idle_seconds) / 60.0) * 60)
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        """The session's data, or None if it does not exist or has expired."""
+        now = int(time.time())
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT data, expires FROM sessions WHERE key = ?", (_key(sid),)
+            ).fetchone()
+            if row is None:
+                return None
+            if row[1] < now:
+                db.execute("DELETE FROM sessions WHERE key = ?", (_key(sid),))
+                return None
+        data = json.loads(row[0])
+        return data if isinstance(data, dict) else None
+
+    def save(self, sid: str, data: dict[str, Any]) -> None:
+        encoded = json.dumps(data, separators=(",", ":"))
+        if len(encoded) > _MAX_DATA_BYTES:
+            raise ValueError("session data too large")
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO sessions(key, data, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
+                (_key(sid), encoded, self._expiry()),
+            )
+
+    def touch(self, sid: str) -> None:
+        """Push the idle expiry of an existing session forward."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE sessions SET expires = ? WHERE key = ?", (self._expiry(), _key(sid))
+            )
+
+    def delete(self, sid: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM sessions WHERE key = ?", (_key(sid),))
+
+    def purge_expired(self) -> int:
+        with self._connect() as db:
+            cursor = db.execute("DELETE FROM sessions WHERE expires < ?", (int(time.time()),))
+            return cursor.rowcount
+
+
+class DropSessionInterface(SessionInterface):
+    """Flask glue: opaque cookie ↔ SessionStore row. Cookies are session-only."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def open_session(self, app: Flask, request: Request) -> DropSession:
+        sid = request.cookies.get(COOKIE_NAME, "")
+        if sid and len(sid) <= 64:
+            data = self.store.load(sid)
+            if data is not None:
+                return DropSession(data, sid, new=False)
+        # New visitors are the natural moment to drop sessions that have expired.
+        self.store.purge_expired()
+        return DropSession(None, secrets.token_urlsafe(_ID_BYTES), new=True)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, DropSession):
+            raise TypeError("DropSessionInterface saves only the sessions it opened")
+        if getattr(session, "destroyed", False):
+            self.store.delete(session.sid)
+            response.delete_cookie(
+                COOKIE_NAME, path="/", httponly=True, samesite="Strict"
+            )
+            return
+        if not session:
+            if not session.new:
+                self.store.delete(session.sid)
+            return
+        if session.modified or session.new:
+            self.store.save(session.sid, dict(session))
+        else:
+            self.store.touch(session.sid)
+        if session.new:
+            # No Expires/Max-Age: the cookie dies with the browser session.
+            response.set_cookie(
+                COOKIE_NAME,
+                session.sid,
+                path="/",
+                httponly=True,
+                samesite="Strict",
+                secure=app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        response.vary.add("Cookie")
+
+
+def touch_session(session: SessionMixin, store: SessionStore) -> None:
+    """Keep the current session alive (called during long uploads)."""
+    if isinstance(session, DropSession) and not session.new:
+        store.touch(session.sid)
+
+
+def destroy_session(session: SessionMixin) -> None:
+    """Mark the session for deletion at the end of this request (logout)."""
+    if isinstance(session, DropSession):
+        session.clear()
+        session.destroyed = True  # type: ignore[attr-defined]
