@@ -42,6 +42,22 @@ def _as_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _wait_ready(bindir: Path, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll pg_isready (the server's own readiness signal) until it answers or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while True:
+        ready = subprocess.run(
+            [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+            capture_output=True,
+        )
+        if ready.returncode == 0:
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            err = log.read_text(errors="replace")
+            raise RuntimeError(f"PostgreSQL did not start: {err[-2000:]}")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a PostgreSQL server; yield a SQLAlchemy URL to an empty database `drop`."""
@@ -59,29 +75,22 @@ def postgres_server() -> Iterator[str]:
                       "--auth=trust", "--encoding=UTF8", "--no-sync"]),
             check=True, capture_output=True, env=env,
         )
-        proc = subprocess.Popen(  # noqa: S603 - fixed binary path
-            _as_user([str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                      "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
-                      "-c", "fsync=off", "-c", "log_min_messages=warning"]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            ready = subprocess.run(
-                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                capture_output=True,
+        log_path = root / "postgres.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                _as_user([str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                          "-c", "listen_addresses=127.0.0.1",
+                          "-c", f"unix_socket_directories={root}",
+                          "-c", "fsync=off", "-c", "log_min_messages=warning"]),
+                stdout=subprocess.DEVNULL, stderr=log, env=env,
             )
-            if ready.returncode == 0:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"PostgreSQL did not start: {err[-2000:]}")
-            time.sleep(0.1)
-        subprocess.run(
-            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "drop"],
-            check=True, capture_output=True,
-        )
         try:
+            _wait_ready(bindir, port, proc, log_path)
+            subprocess.run(
+                [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                 "-U", "postgres", "drop"],
+                check=True, capture_output=True,
+            )
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/drop"
         finally:
             proc.terminate()

@@ -20,10 +20,6 @@ from tests.unit.conftest import (
 )
 from tests.unit.test_reporter_journeys import add_reply, envelopes, reporter_for, submit_js_off
 
-# tests/pg_server.py leaves its server's stderr pipe open (reported to its owner);
-# the warning that raises at garbage collection is not about this module's code.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
