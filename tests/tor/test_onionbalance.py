@@ -1,0 +1,252 @@
+"""Onionbalance in front of two backends (each its own tor and reporter app, one
+shared instance), on a private Tor network: a report through the frontend
+address, the backend that served it stopped, a second report through the same
+address, then both fetched by a responder from the shared instance.
+
+This module runs its own network instead of the session `tor_network`:
+Onionbalance 0.2.4 (`--is-testnet`) computes time periods for a network voting
+every 20 s (chutney's), tor derives them from the real interval, and the
+session network votes every 10 s. Here the authority is switched to 20 s
+(SETCONF) before any onion is published, so tor and Onionbalance agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+import keys
+from dropbox import balance
+from dropbox.app_servers import REPORTER_TARGET, RESPONDER_TARGET, AppServer, start_app_server
+from dropbox.onion import TorControl
+from dropbox.onion_errors import OnionError
+from dropbox.testnet import TestNetwork
+from dropbox.testnet.config import Authority, Node, Role, render_torrc
+from dropbox.tor_process import TorProcess, free_ports, start_tor, wait_until
+from journalist_cli.main import cli
+from keys.identity_file import save_identity
+from tests.journalist_support import PASSPHRASE
+from tests.tor.conftest import make_instance
+from tests.tor.test_report_through_tor import submit_js_off
+
+VOTING_INTERVAL = 20  # what Onionbalance's --is-testnet assumes
+_DIR_AUTHORITY = re.compile(
+    r"^DirAuthority (\S+) orport=(\d+) no-v2 v3ident=(\S+) 127\.0\.0\.1:(\d+) (\S+)$", re.M)
+
+
+@dataclass
+class Backend:
+    """One backend: its tor (publishing an Onionbalance instance) and its reporter app."""
+
+    name: str
+    tor: TorProcess
+    control_port: int
+    address: str
+    app: AppServer
+
+    def serving_rendezvous(self) -> bool:
+        """True while this backend's tor holds a joined rendezvous circuit (a client is in)."""
+        control = TorControl.connect(f"127.0.0.1:{self.control_port}")
+        try:
+            circuits = control.get_info("circuit-status")
+        finally:
+            control.close()
+        return any("PURPOSE=HS_SERVICE_REND" in line and "HS_STATE=HSSR_JOINED" in line
+                   for line in circuits.splitlines())
+
+    def stop(self) -> None:
+        self.tor.stop()
+        self.app.stop()
+
+
+@dataclass
+class BalancedDrop:
+    frontend: str
+    backends: list[Backend]
+    socks_port: int
+    responder_api: str
+    responder: keys.ResponderIdentity
+    onionbalance: balance.OnionbalanceProcess
+
+
+def consensus_interval(control: TorControl) -> float:
+    """fresh-until minus valid-after of the consensus this tor holds, in seconds."""
+    def parse(key: str) -> datetime.datetime:
+        return datetime.datetime.strptime(control.get_info(key), "%Y-%m-%d %H:%M:%S")
+    return (parse("consensus/fresh-until") - parse("consensus/valid-after")).total_seconds()
+
+
+def vote_every(network: TestNetwork, seconds: int, timeout: float = 60) -> None:
+    """Switch the authority's voting interval; return once the client holds such a consensus."""
+    network.control("auth0").send(f"SETCONF V3AuthVotingInterval={seconds}")
+    client = network.control("client")
+    wait_until(lambda: consensus_interval(client) == seconds, timeout,
+               f"a consensus voted every {seconds} s", interval=0.5, watch=network.tors)
+
+
+def authority_of(network: TestNetwork) -> Authority:
+    """The network's directory authority, as written in its own torrc."""
+    torrc = next(tor.torrc for tor in network.tors if tor.name == "auth0").read_text()
+    found = _DIR_AUTHORITY.search(torrc)
+    assert found is not None, torrc
+    return Authority(found[1], int(found[2]), int(found[4]), found[3], found[5])
+
+
+def descriptor_fetchable(client: TorControl, address: str) -> bool:
+    """Ask the client tor to fetch `address`'s descriptor; True once it holds one."""
+    service_id = address.removesuffix(".onion")
+    client.send(f"HSFETCH {service_id}")
+    try:
+        client.get_info(f"hs/client/desc/id/{service_id}")
+    except OnionError:
+        return False
+    return True
+
+
+def start_backend(name: str, root: Path, network: TestNetwork, frontend: str,
+                  env: dict[str, str], stack: contextlib.ExitStack) -> Backend:
+    app_port, control_port = free_ports(2)
+    app = start_app_server(name, REPORTER_TARGET, app_port, env, root / "logs")
+    stack.callback(app.stop)
+    data_dir = root / name
+    data_dir.mkdir(mode=0o700)
+    service_dir = data_dir / "reporter-service"
+    balance.write_ob_config(service_dir, frontend)
+    empty = data_dir / "empty"
+    empty.touch()
+    node = Node(name, Role.ONION_HOST, control_port)
+    torrc = data_dir / "torrc"
+    torrc.write_text(render_torrc(node, data_dir, empty, authority_of(network)) + "\n"
+                     + balance.render_backend_service(service_dir, app_port))
+    tor = start_tor(name, torrc, data_dir / "stdout.log")
+    stack.callback(tor.stop)
+    wait_until(lambda: balance.read_backend_address(service_dir) is not None, 30,
+               f"{name}'s tor to create its onion key", watch=[tor])
+    address = balance.read_backend_address(service_dir)
+    assert address is not None
+    return Backend(name, tor, control_port, address, app)
+
+
+@pytest.fixture(scope="module")
+def balanced_drop(tmp_path_factory: pytest.TempPathFactory,
+                  request: pytest.FixtureRequest) -> Iterator[BalancedDrop]:
+    root = tmp_path_factory.mktemp("onionbalance")
+    cache = getattr(request.config, "cache", None)
+    key_cache = Path(cache.mkdir("tor-testnet-keys")) if cache is not None else None
+    with contextlib.ExitStack() as stack:
+        network = TestNetwork(root / "testnet", key_cache=key_cache)
+        info = network.start(timeout=150)
+        stack.callback(network.stop)
+        vote_every(network, VOTING_INTERVAL)
+
+        env, responder, _client_auth = make_instance(root / "drop")
+        responder_port = free_ports(1)[0]
+        responder_app = start_app_server("responder", RESPONDER_TARGET, responder_port, env,
+                                         root / "logs")
+        stack.callback(responder_app.stop)
+        frontend_key = root / "onionbalance" / "frontend.key"
+        frontend = balance.create_frontend_key(frontend_key)
+        backends = [start_backend(f"backend{i}", root, network, frontend, env, stack)
+                    for i in (1, 2)]
+        # Onionbalance fetches instance descriptors once at start, then only
+        # after its 45 s start-up pause: start it once they are on the HSDirs.
+        client = network.control("client")
+        for backend in backends:
+            wait_until(lambda b=backend: descriptor_fetchable(client, b.address), 60,  # type: ignore[misc]
+                       f"{backend.name}'s descriptor on the HSDirs", interval=1.0,
+                       watch=network.tors)
+        config = root / "onionbalance" / "config.yaml"
+        config.write_text(balance.render_config(
+            frontend_key, [balance.BackendInstance(b.name, b.address) for b in backends]))
+        host_port = int(info.host_control.rsplit(":", 1)[1])
+        process = balance.OnionbalanceProcess(config, host_port,
+                                              root / "onionbalance" / "onionbalance.log",
+                                              testnet=True)
+        stack.callback(process.stop)
+        # Its first publication comes after that 45 s pause; it must merge both backends.
+        merged = process.wait_for_log(r"intros from 2 instances", 120)
+        process.wait_for_log(r"Uploading second descriptor for " + re.escape(frontend), 30,
+                             after=merged)
+        yield BalancedDrop(frontend, backends, info.socks_port,
+                           f"http://127.0.0.1:{responder_port}", responder, process)
+
+
+def tor_session(socks_port: int) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    proxy = f"socks5h://127.0.0.1:{socks_port}"
+    session.proxies.update({"http": proxy, "https": proxy})
+    return session
+
+
+def wait_reachable(session: requests.Session, url: str, timeout: float) -> None:
+    """Return once `url` answers 200 through tor; the frontend descriptor may still be
+    on its way to the HSDirs, and a stopped backend's introduction points fail first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if session.get(url, timeout=30).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} unreachable through tor for {timeout:.0f} s")
+        time.sleep(1.0)
+
+
+def fetch_and_read(drop: BalancedDrop, tmp_path: Path) -> str:
+    """A responder fetches from the shared instance, imports offline; all texts read."""
+    airgapped, networked = tmp_path / "airgapped", tmp_path / "networked"
+    airgapped.mkdir(mode=0o700)
+    save_identity(drop.responder, airgapped / "identity.key", PASSPHRASE)
+    online_key = keys.OnlineSigningKey.delegate(drop.responder, 2).to_secret_string()
+    runner = CliRunner()
+    bundle = tmp_path / "in.drop"
+    fetched = runner.invoke(cli, ["fetch", "--to", str(bundle), "--server", drop.responder_api],
+                            env={"JOURNALIST_HOME": str(networked),
+                                 "JOURNALIST_ONLINE_KEY": online_key, "COLUMNS": "200"},
+                            catch_exceptions=False)
+    assert fetched.exit_code == 0, fetched.output
+    assert "2 envelopes" in fetched.output, fetched.output
+    offline = {"JOURNALIST_HOME": str(airgapped), "JOURNALIST_PASSPHRASE": PASSPHRASE,
+               "COLUMNS": "200"}
+    imported = runner.invoke(cli, ["import", str(bundle)], env=offline)
+    assert imported.exit_code == 0, imported.output
+    listing = runner.invoke(cli, ["list"], env=offline)
+    shown = []
+    for _reporter, item in re.findall(r"● │ (\w{8}) +│ (\w{8})", listing.output):
+        read = runner.invoke(cli, ["read", item], env=offline)
+        assert read.exit_code == 0, read.output
+        shown.append(read.output)
+    return "\n".join(shown)
+
+
+def test_frontend_survives_losing_the_backend_that_served(balanced_drop: BalancedDrop,
+                                                          tmp_path: Path) -> None:
+    drop = balanced_drop
+    url = f"http://{drop.frontend}"
+    with tor_session(drop.socks_port) as session:
+        wait_reachable(session, url + "/submit", 90)
+        first = submit_js_off(session, url, "Balanced first MARKER-ob-7c21")
+        serving = [backend for backend in drop.backends if backend.serving_rendezvous()]
+    assert len(serving) == 1, "expected exactly one backend to hold the reporter's circuit"
+    serving[0].stop()
+    survivor = next(backend for backend in drop.backends if backend is not serving[0])
+
+    with tor_session(drop.socks_port) as session:
+        wait_reachable(session, url + "/submit", 90)
+        second = submit_js_off(session, url, "Balanced second MARKER-ob-93d4")
+    assert second != first
+    assert survivor.serving_rendezvous()
+
+    texts = fetch_and_read(drop, tmp_path)
+    assert "MARKER-ob-7c21" in texts and "MARKER-ob-93d4" in texts
