@@ -76,6 +76,12 @@ def message_success_cases() -> Iterator[Case]:
                   "text of exactly 1,048,576 UTF-8 bytes")
     yield message("category_custom", report(category="self_harm-2"), "success",
                   "categories are any ^[a-z0-9_-]{1,32}$")
+    yield message("attachment_size_minus_zero", report(attachments=[attachment(size=0)]),
+                  "success", "size written -0: an integer without fraction, the value 0",
+                  raw=json.dumps(report(attachments=[ATTACHMENT]), separators=(",", ":"))
+                  .encode().replace(b'"size":48213', b'"size":-0'))
+    yield message("text_nul_escape", report(text="a\u0000b"), "success",
+                  "text may hold any character, U+0000 included (escaped)")
 
 
 def message_failure_cases() -> Iterator[Case]:
@@ -172,3 +178,15 @@ def message_failure_cases() -> Iterator[Case]:
     yield message("pad_tab", report(pad="\t"), fail, "pad with a tab")
     yield message("pad_number", report(pad=5), fail, "pad not a string")
     yield message("nan", None, fail, "NaN is not JSON", raw=base.replace(b'"v":1', b'"v":NaN'))
+    yield message("version_leading_zero", None, fail, "version written 01 (not JSON)",
+                  raw=base.replace(b'"v":1', b'"v":01'))
+    yield message("version_minus_zero", None, fail, "version -0, the integer 0",
+                  raw=base.replace(b'"v":1', b'"v":-0'))
+    yield message("integer_17_digits", None, fail, "version 10000000000000001 (2^53 + ...)",
+                  raw=base.replace(b'"v":1', b'"v":10000000000000001'))
+    yield message("proto_key", None, fail, "an unknown key named __proto__",
+                  raw=base[:-1] + b',"__proto__":{}}')
+    yield message("infinity", None, fail, "-Infinity is not JSON",
+                  raw=base.replace(b'"lang":null', b'"lang":-Infinity'))
+    yield message("deep_nesting", None, fail, "lang as 100 nested arrays",
+                  raw=base.replace(b'"lang":null', b'"lang":' + b"[" * 100 + b"]" * 100))

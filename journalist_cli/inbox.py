@@ -1,0 +1,279 @@
+"""The air-gapped inbox: ciphertext envelopes exactly as they came, plus an index.
+
+Plaintext never lands here: envelopes are decrypted in memory when read (or
+straight to the destination by `save`). The index holds only what the server
+already knew (ids, kinds, sizes, days, flags) and the workstation's own marks
+(read, sent, exported). It is the commit point of an import: envelope files
+that are not in the index are invisible and get replaced by the next import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+
+from journalist_cli.bundle_io import DirectorySink, copy_blobs, read_manifest
+from journalist_cli.bundle_manifest import KIND_TRANSFER, BundleItem, KeyringEntry
+from journalist_cli.errors import BadInputError, BundleError, JournalistError
+from journalist_cli.workstation import (
+    Workstation,
+    open_no_follow,
+    read_json,
+    write_json,
+)
+
+INDEX_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """An envelope in the inbox and the workstation's marks on it."""
+
+    item: BundleItem
+    read: bool = False
+    outgoing: bool = False
+    exported_day: str | None = None
+    order: int = 0  # arrival order in this inbox: the server's order for what was fetched
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.item.to_json(), "read": self.read, "outgoing": self.outgoing,
+                "exported_day": self.exported_day, "order": self.order}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> InboxItem:
+        marks = ("read", "outgoing", "exported_day", "order")
+        fields = {k: v for k, v in raw.items() if k not in marks}
+        return cls(item=BundleItem(**fields), read=bool(raw.get("read")),
+                   outgoing=bool(raw.get("outgoing")), exported_day=raw.get("exported_day"),
+                   order=int(raw.get("order", 0)))
+
+
+@dataclass
+class ImportResult:
+    new: list[BundleItem]
+    already_had: int
+
+
+class Inbox:
+    """The inbox under a workstation. Every method leaves the index consistent.
+
+    Opening it takes an exclusive lock for as long as it is open, so two
+    commands in two terminals cannot overwrite each other's changes to the
+    index. Close it (or use it as a context manager) when done.
+    """
+
+    def __init__(self, workstation: Workstation) -> None:
+        self.workstation = workstation
+        self._lock = _take_lock(workstation)
+        try:
+            self._load(workstation)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the inbox lock (idempotent)."""
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _load(self, workstation: Workstation) -> None:
+        self.root = workstation.inbox_dir
+        self.envelopes_dir = self.root / "envelopes"
+        self.index_path = self.root / "index.json"
+        doc = read_json(self.index_path, {"version": INDEX_VERSION, "items": {}})
+        if doc.get("version") != INDEX_VERSION:
+            raise JournalistError(f"{self.index_path} was written by another version")
+        try:
+            self.items: dict[str, InboxItem] = {
+                key: InboxItem.from_json(value) for key, value in doc["items"].items()}
+        except (TypeError, KeyError, AttributeError):
+            raise JournalistError(f"{self.index_path} is damaged") from None
+        self.keyring = tuple(KeyringEntry(**e) for e in doc.get("keyring", []))
+        self.replies_on_server: dict[str, list[str]] = doc.get("replies_on_server", {})
+        self.server_day: str | None = doc.get("server_day")
+        self.cursor: int | None = doc.get("cursor")
+        self.pending_deletions: list[str] = doc.get("pending_deletions", [])
+        self.pending_reporter_deletions: list[str] = doc.get("pending_reporter_deletions", [])
+        # Replies known to have reached the server (listed by it at some fetch).
+        self.seen_on_server: set[str] = set(doc.get("seen_on_server", []))
+
+    def save(self) -> None:
+        """Write the index atomically."""
+        self._prepare_dirs()
+        write_json(self.index_path, {
+            "version": INDEX_VERSION, "cursor": self.cursor, "server_day": self.server_day,
+            "items": {key: value.to_json() for key, value in self.items.items()},
+            "keyring": [{"name": e.name, "public_key": e.public_key} for e in self.keyring],
+            "replies_on_server": self.replies_on_server,
+            "pending_deletions": self.pending_deletions,
+            "pending_reporter_deletions": self.pending_reporter_deletions,
+            "seen_on_server": sorted(self.seen_on_server)})
+
+    def _prepare_dirs(self) -> None:
+        self.workstation.private_dir(self.root)
+        self.workstation.private_dir(self.envelopes_dir)
+
+    def get(self, item_id: str) -> InboxItem:
+        """The item with `item_id` (a unique prefix of at least 4 characters works too)."""
+        if item_id in self.items:
+            return self.items[item_id]
+        matches = [key for key in self.items if len(item_id) >= 4 and key.startswith(item_id)]
+        if len(matches) == 1:
+            return self.items[matches[0]]
+        raise BadInputError(f"no envelope {item_id!r} in the inbox" if not matches
+                            else f"{item_id!r} matches several envelopes",
+                            hint="`journalist list` shows the ids")
+
+    def open_envelope(self, item_id: str) -> BinaryIO:
+        """Open an envelope's ciphertext for reading (no link followed)."""
+        try:
+            fd = open_no_follow(self.envelopes_dir / item_id)
+        except FileNotFoundError:
+            raise JournalistError(f"envelope {item_id} is in the index but its file is "
+                                  "missing", hint="import the bundle again") from None
+        return os.fdopen(fd, "rb")
+
+    def mark(self, item_id: str, **changes: Any) -> None:
+        self.items[item_id] = replace(self.items[item_id], **changes)
+
+    def thread(self, reporter_id: str) -> list[InboxItem]:
+        return [i for i in self.items.values() if i.item.reporter_id == reporter_id]
+
+    def _next_order(self) -> int:
+        return max((i.order for i in self.items.values()), default=0) + 1
+
+    def add_local(self, item: InboxItem, src: Path) -> None:
+        """Move the envelope file `src` (already in the inbox dir) in and index it."""
+        self._prepare_dirs()
+        os.replace(src, self.envelopes_dir / item.item.id)
+        self.items[item.item.id] = replace(item, order=self._next_order())
+        self.save()
+
+    def resolve_reporter(self, reference: str) -> str:
+        """A reporter id from a reporter id, a unique prefix of one (4+), or a message id."""
+        reporters = {i.item.reporter_id for i in self.items.values()}
+        if reference in reporters:
+            return reference
+        matches = {r for r in reporters if len(reference) >= 4 and r.startswith(reference)}
+        if len(matches) == 1:
+            return matches.pop()
+        if not matches:
+            return self.get(reference).item.reporter_id
+        raise BadInputError(f"{reference!r} matches several conversations")
+
+    def delete(self, item_id: str) -> list[str]:
+        """Remove an envelope (and the attachments under it); return the ids removed."""
+        return self._delete([item_id] + [k for k, v in self.items.items()
+                                         if v.item.parent_id == item_id])
+
+    def delete_thread(self, reporter_id: str) -> list[str]:
+        """Remove every envelope of one conversation; return the ids removed."""
+        return self._delete([k for k, v in self.items.items()
+                             if v.item.reporter_id == reporter_id])
+
+    def _delete(self, doomed: list[str]) -> list[str]:
+        for key in doomed:
+            self.items.pop(key, None)
+        self.save()
+        for key in doomed:
+            _overwrite_and_unlink(self.envelopes_dir / key)
+        return doomed
+
+    def import_bundle(self, src: BinaryIO, progress: Callable[[int], None] | None = None,
+                      on_manifest: Callable[[int], None] | None = None) -> ImportResult:
+        """Validate and import a transfer bundle, all or nothing.
+
+        Blobs go to a private staging directory, each is checked against its
+        SHA-256, and only when the whole bundle verified are they moved in and
+        the index rewritten. Raises BundleError (nothing written) on any flaw.
+        """
+        manifest = read_manifest(src, KIND_TRANSFER)
+        for bundle_item in manifest.items:
+            known = self.items.get(bundle_item.id)
+            if known is not None and known.item.sha256 != bundle_item.sha256:
+                raise BundleError(f"envelope {bundle_item.id} is already in the inbox with "
+                                  "different contents: the bundle may be forged")
+        if on_manifest is not None:
+            on_manifest(manifest.total_size)
+        self._prepare_dirs()
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        try:
+            with DirectorySink(staging, skip=lambda i: i.id in self.items) as sink:
+                copy_blobs(src, manifest, sink, progress)
+            new = [i for i in manifest.items if i.id not in self.items]
+            for bundle_item in new:
+                os.replace(staging / bundle_item.id, self.envelopes_dir / bundle_item.id)
+                self.items[bundle_item.id] = InboxItem(item=bundle_item,
+                                                       order=self._next_order())
+            if manifest.cursor is not None and manifest.cursor >= (self.cursor or 0):
+                # The newest view of the server wins; an older bundle imported late
+                # adds its envelopes but does not roll the server's state back.
+                self.keyring = manifest.keyring
+                self.replies_on_server = {k: list(v)
+                                          for k, v in manifest.replies_on_server.items()}
+                self.server_day = manifest.created_day
+                self.cursor = manifest.cursor
+            self.seen_on_server.update(i.id for i in manifest.items if i.kind == "reply")
+            for ids in manifest.replies_on_server.values():
+                self.seen_on_server.update(ids)
+            self.save()
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return ImportResult(new=new, already_had=len(manifest.items) - len(new))
+
+
+def _take_lock(workstation: Workstation) -> int | None:
+    workstation.private_dir(workstation.home)
+    fd = os.open(workstation.home / ".inbox.lock",
+                 os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalistError("another journalist command is using this inbox",
+                              hint="wait for it to finish, then run this again") from None
+    return fd
+
+
+def open_inbox(workstation: Workstation) -> Inbox:
+    """The inbox, locked until the current click command ends."""
+    inbox = Inbox(workstation)
+    click.get_current_context().call_on_close(inbox.close)
+    return inbox
+
+
+def _overwrite_and_unlink(path: Path) -> None:
+    """Overwrite a file with zeros before unlinking it (best effort on journaling/flash)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return
+    with os.fdopen(fd, "wb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        zeros = bytes(64 * 1024)
+        while size > 0:
+            size -= handle.write(zeros[: min(size, len(zeros))])
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()

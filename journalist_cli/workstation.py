@@ -1,0 +1,120 @@
+"""Where a workstation keeps its files, and the safe ways to open them.
+
+    $JOURNALIST_HOME (default ~/.local/share/journalist), mode 0700
+    ├── identity.key         passphrase-protected responder identity (air-gapped)
+    ├── public.key           its public half (drop-pub-...), in clear
+    ├── team.json            the team's public keys that replies are encrypted to
+    ├── inbox/               index.json + envelopes/<id> (ciphertext as it came)
+    └── online/              online-key, state.json, staging/ (networked machine)
+
+Nothing here follows a symbolic link: a link where a directory or file of
+ours should be is refused, so a planted link cannot redirect a write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from journalist_cli.errors import BadInputError, JournalistError
+
+
+@dataclass(frozen=True)
+class Workstation:
+    home: Path
+
+    @classmethod
+    def from_env(cls, home: str | None = None) -> Workstation:
+        """The workstation at `home`, else $JOURNALIST_HOME, else ~/.local/share/journalist."""
+        raw = home or os.environ.get("JOURNALIST_HOME")
+        path = Path(raw) if raw else Path.home() / ".local" / "share" / "journalist"
+        return cls(path.absolute())
+
+    @property
+    def identity_path(self) -> Path:
+        return self.home / "identity.key"
+
+    @property
+    def public_key_path(self) -> Path:
+        """Your own drop-pub-... key, kept in clear so that no passphrase is needed to know it."""
+        return self.home / "public.key"
+
+    @property
+    def team_path(self) -> Path:
+        return self.home / "team.json"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def online_dir(self) -> Path:
+        return self.home / "online"
+
+    def private_dir(self, path: Path) -> Path:
+        """Create `path` (and the home) as 0700 directories; refuse links and non-directories."""
+        for directory in (self.home, path):
+            try:
+                info = os.lstat(directory)
+            except FileNotFoundError:
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                info = os.lstat(directory)
+            if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+                raise BadInputError(f"{directory} is not a plain directory (a link or a file?)",
+                                    hint="move it away; the workstation never follows links")
+        return path
+
+
+def open_no_follow(path: Path) -> int:
+    """Open an existing regular file for reading without following a link; return the fd."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        raise BadInputError(f"{path} is a link or cannot be opened",
+                            hint="the workstation never follows links") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BadInputError(f"{path} is not a regular file")
+    return fd
+
+
+def read_json(path: Path, default: Any) -> Any:
+    """Parse the JSON file at `path` (no link followed), or `default` if it does not exist."""
+    try:
+        fd = open_no_follow(path)
+    except FileNotFoundError:
+        return default
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return json.loads(handle.read().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise JournalistError(f"{path} is damaged (not valid JSON)") from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` all at once (temp file, fsync, rename), mode 0600.
+
+    A crash leaves either the old or the new file, never a mix. A link at
+    `path` is replaced, never followed.
+    """
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomically(path, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
