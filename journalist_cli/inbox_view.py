@@ -8,6 +8,7 @@ escape sequences in a report can do anything but appear as visible text.
 from __future__ import annotations
 
 import io
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -19,15 +20,30 @@ from rich.text import Text
 import keys
 from journalist_cli.inbox import Inbox, InboxItem
 from journalist_cli.safe_text import escape_terminal
+from keys.messages import MAX_MESSAGE_BYTES
 
 MESSAGE_KINDS = ("report", "followup", "reply")
 URGENCY_RANK = {"emergency": 0, "urgent": 1, "normal": 2}
 
 
+# The largest message keys accepts, plus the envelope's worst-case overhead
+# (32 stanzas, the MAC, the stream header and 17 bytes per 64 KiB chunk).
+_MAX_MESSAGE_ENVELOPE = MAX_MESSAGE_BYTES + 4096 + 17 * (MAX_MESSAGE_BYTES // 65536 + 1)
+
+
 def decrypt_message(inbox: Inbox, entry: InboxItem,
                     identity: keys.ResponderIdentity) -> keys.Report | keys.FollowUp | keys.Reply:
-    """Open a report, follow-up or reply in memory. Raises KeysError subclasses."""
+    """Open a report, follow-up or reply in memory. Raises KeysError subclasses.
+
+    The envelope's size is checked first: a hostile server could label a huge
+    attachment as a report, and decrypting that into memory would exhaust the
+    air-gapped machine.
+    """
     with inbox.open_envelope(entry.item.id) as src:
+        if os.fstat(src.fileno()).st_size > _MAX_MESSAGE_ENVELOPE:
+            raise keys.MessageError(
+                f"{entry.item.id} is too large to be a {entry.item.kind}; "
+                "the bundle mislabels an attachment or is hostile")
         plaintext = io.BytesIO()
         keys.decrypt(src, plaintext, identity)
     return keys.decode_message(plaintext.getvalue())
