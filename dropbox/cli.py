@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dropbox.commands import keys_cmd, run_cmd, testnet_cmd
+from dropbox.commands import keys_cmd, maintenance_cmd, run_cmd, testnet_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,6 +16,9 @@ cli.add_command(keys_cmd.keys)
 cli.add_command(run_cmd.run)
 cli.add_command(run_cmd.demo)
 cli.add_command(testnet_cmd.testnet)
+cli.add_command(maintenance_cmd.purge)
+cli.add_command(maintenance_cmd.backup)
+cli.add_command(maintenance_cmd.restore)
 
 
 def main() -> None:

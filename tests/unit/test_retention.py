@@ -1,0 +1,200 @@
+"""`dropbox.retention.purge` on a real SQLite instance: what goes, what stays, and how.
+
+Files: a hard link taken before the purge still points at the file's data
+blocks after the unlink, so reading it shows what the purge left in them
+(zeros, if it overwrote before unlinking). Rows: the login hash of a purged
+reporter is searched for in the raw bytes of the database and its WAL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from dropbox.cli import cli
+from dropbox.db import ApiNonce, today
+from dropbox.retention import ORPHAN_GRACE_SECONDS, RetentionError, purge
+from tests.instance_builder import Instance, make_instance
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def days_ago(n: int) -> dt.date:
+    return TODAY - dt.timedelta(days=n)
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Instance]:
+    built = make_instance(tmp_path)
+    yield built
+    built.database.engine.dispose()
+
+
+def raw_database_bytes(instance: Instance) -> bytes:
+    base = instance.config.instance_dir / "drop.sqlite3"
+    return b"".join(p.read_bytes() for p in (base, base.with_name("drop.sqlite3-wal"))
+                    if p.exists())
+
+
+def test_old_envelopes_go_recent_ones_stay(instance: Instance) -> None:
+    reporter = instance.add_reporter(last_active=days_ago(1), created=days_ago(200))
+    old_report = instance.add_envelope(reporter, days_ago(91))
+    old_attachment = instance.add_envelope(reporter, days_ago(91), kind="attachment",
+                                           parent_id=old_report)
+    old_reply = instance.add_envelope(reporter, days_ago(120), kind="reply")
+    edge = instance.add_envelope(reporter, days_ago(90), kind="followup")
+    recent = instance.add_envelope(reporter, days_ago(3), kind="followup", emergency=True)
+
+    result = purge(instance.config, TODAY)
+
+    assert instance.envelope_ids() == {edge, recent}
+    assert result.envelopes == 3
+    for gone in (old_report, old_attachment, old_reply):
+        assert not instance.store.exists(gone)
+    for kept in (edge, recent):
+        assert instance.store.exists(kept)
+    assert instance.reporter_ids() == {reporter}
+
+
+def test_purged_files_were_overwritten_before_unlink(instance: Instance,
+                                                     tmp_path: Path) -> None:
+    reporter = instance.add_reporter(last_active=days_ago(1))
+    old = instance.add_envelope(reporter, days_ago(100), plaintext=os.urandom(200_000))
+    path = instance.store.path(old)
+    witness = tmp_path / "hard-link"
+    os.link(path, witness)
+    size = witness.stat().st_size
+    assert witness.read_bytes().count(0) < size // 2
+
+    purge(instance.config, TODAY)
+
+    assert not path.exists()
+    assert witness.read_bytes() == bytes(size)
+
+
+def test_inactive_reporter_goes_with_everything(instance: Instance) -> None:
+    gone = instance.add_reporter(last_active=days_ago(181))
+    gone_envelopes = {instance.add_envelope(gone, days_ago(10)),
+                      instance.add_envelope(gone, days_ago(2), kind="reply")}
+    kept = instance.add_reporter(last_active=days_ago(179))
+    kept_envelope = instance.add_envelope(kept, days_ago(5))
+
+    result = purge(instance.config, TODAY)
+
+    assert instance.reporter_ids() == {kept}
+    assert instance.envelope_ids() == {kept_envelope}
+    assert not any(instance.store.exists(e) for e in gone_envelopes)
+    assert result.reporters == 1
+
+
+def test_reporter_holding_nothing_goes_after_the_retention_period(
+    instance: Instance,
+) -> None:
+    # Their report aged out and they never came back.
+    aged_out = instance.add_reporter(last_active=days_ago(95))
+    instance.add_envelope(aged_out, days_ago(95))
+    # A responder deleted the fetched report last week and may still reply.
+    emptied_recently = instance.add_reporter(last_active=days_ago(7))
+    # Still has a reply waiting, so the account stays until it is inactive too long.
+    waiting = instance.add_reporter(last_active=days_ago(100))
+    instance.add_envelope(waiting, days_ago(4), kind="reply")
+
+    purge(instance.config, TODAY)
+
+    assert instance.reporter_ids() == {emptied_recently, waiting}
+
+
+def test_old_nonces_dropped(instance: Instance) -> None:
+    with instance.database.session() as session, session.begin():
+        session.add_all([ApiNonce(nonce="old", day=days_ago(3)),
+                         ApiNonce(nonce="yesterday", day=days_ago(1)),
+                         ApiNonce(nonce="today", day=TODAY)])
+    result = purge(instance.config, TODAY)
+    with instance.database.session() as session:
+        left = set(session.scalars(select(ApiNonce.nonce)))
+    assert left == {"yesterday", "today"}
+    assert result.nonces == 1
+
+
+def test_orphan_files_wiped_only_when_abandoned(instance: Instance, tmp_path: Path) -> None:
+    abandoned, in_flight = secrets.token_hex(16), secrets.token_hex(16)
+    for name in (abandoned, in_flight):
+        instance.store.path(name).write_bytes(b"\x01" * 1000)
+    old = time.time() - ORPHAN_GRACE_SECONDS - 60
+    os.utime(instance.store.path(abandoned), (old, old))
+    witness = tmp_path / "witness"
+    os.link(instance.store.path(abandoned), witness)
+
+    result = purge(instance.config, TODAY)
+
+    assert not instance.store.path(abandoned).exists()
+    assert witness.read_bytes() == bytes(1000)
+    assert instance.store.path(in_flight).exists()
+    assert result.orphan_files == 1
+
+
+def test_deleted_rows_leave_no_trace_in_the_sqlite_files(instance: Instance) -> None:
+    gone = instance.add_reporter(last_active=days_ago(400))
+    instance.add_envelope(gone, days_ago(400))
+    kept = instance.add_reporter(last_active=days_ago(1))
+    marker = instance.login_hash(gone).encode()
+    assert marker in raw_database_bytes(instance)
+
+    result = purge(instance.config, TODAY)
+
+    assert result.wal_truncated is True
+    raw = raw_database_bytes(instance)
+    assert marker not in raw
+    assert instance.login_hash(kept).encode() in raw
+
+
+def test_purge_refuses_without_secure_delete(instance: Instance,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    reporter = instance.add_reporter(last_active=days_ago(400))
+    envelope = instance.add_envelope(reporter, days_ago(400))
+    # As if SQLite were built without secure_delete support: the pragma stays 0.
+    monkeypatch.setattr("dropbox.retention.open_database",
+                        _open_without_secure_delete)
+    with pytest.raises(RetentionError, match="secure_delete"):
+        purge(instance.config, TODAY)
+    assert instance.envelope_ids() == {envelope}
+    assert instance.store.exists(envelope)
+
+
+def _open_without_secure_delete(url: str, instance_dir: Path, *,
+                                sqlite_secure_delete: bool = True) -> object:
+    from dropbox.db import open_database
+    return open_database(url, instance_dir, sqlite_secure_delete=False)
+
+
+def test_purge_command(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    reporter = instance.add_reporter(last_active=today())
+    old = instance.add_envelope(reporter, today() - dt.timedelta(days=31))
+    recent = instance.add_envelope(reporter, today())
+    env = {"DROPBOX_INSTANCE": str(instance.config.instance_dir),
+           "DROPBOX_RUNTIME_DIR": str(instance.config.runtime_dir),
+           "DROPBOX_RETENTION_DAYS": "30"}
+    result = CliRunner().invoke(cli, ["purge"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "purged 1 envelopes" in result.output
+    assert instance.envelope_ids() == {recent}
+    assert not instance.store.exists(old)
+
+
+def test_attachment_whose_message_is_gone_goes_too(instance: Instance) -> None:
+    reporter = instance.add_reporter(last_active=days_ago(1))
+    report = instance.add_envelope(reporter, days_ago(2))
+    kept = instance.add_envelope(reporter, days_ago(2), kind="attachment", parent_id=report)
+    orphan = instance.add_envelope(reporter, days_ago(2), kind="attachment",
+                                   parent_id=secrets.token_hex(16))
+    purge(instance.config, TODAY)
+    assert instance.envelope_ids() == {report, kept}
+    assert not instance.store.exists(orphan)
