@@ -15,17 +15,21 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 with warnings.catch_warnings():
     # mozinfo calls distro.linux_distribution() at import time, which warns.
     warnings.simplefilter("ignore", DeprecationWarning)
+    from marionette_driver.by import By
     from marionette_driver.marionette import Marionette
 
+from tests.browser.journeys import poll
 from tests.browser.server import free_port
 
 FIREFOX = shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
+PAGE_TIMEOUT_S = 120.0
 
 # What Tor Browser's "Safer" level turns off for non-HTTPS sites (onion
 # services count as secure there, but the JIT settings are global).
@@ -74,7 +78,8 @@ def _pref_line(name: str, value: bool | int | str) -> str:
 class FirefoxSession:
     """A running headless firefox-esr and a Marionette client connected to it."""
 
-    def __init__(self, root: Path, *, javascript: bool, safer: bool = False) -> None:
+    def __init__(self, root: Path, *, javascript: bool, safer: bool = False,
+                 extra_prefs: Mapping[str, bool | int | str] | None = None) -> None:
         self.root = root
         self.port = free_port()
         self.prefs: dict[str, bool | int | str] = {
@@ -82,6 +87,7 @@ class FirefoxSession:
             "marionette.port": self.port,
             "javascript.enabled": javascript,
             **(SAFER_PREFS if safer else {}),
+            **(extra_prefs or {}),  # e.g. a SOCKS proxy (tests/tor)
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.client: Marionette | None = None
@@ -140,3 +146,30 @@ class FirefoxSession:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
 
+
+
+# A reporter's steps in firefox-esr (the Playwright ones live in journeys.py) ----
+
+
+def fill_report(client: Marionette, text: str, attachment: Path | None) -> None:
+    """Fill the submit form (first real category, normal urgency) and send it."""
+    form = client.find_element(By.ID, "report-form")
+    option = form.find_element(By.CSS_SELECTOR, "select[name=category] option:not([value=''])")
+    option.click()
+    form.find_element(By.CSS_SELECTOR, "input[name=urgency][value=normal]").click()
+    form.find_element(By.CSS_SELECTOR, "[name=text]").send_keys(text)
+    if attachment is not None:
+        form.find_element(By.CSS_SELECTOR, "input[name=attachments]").send_keys(str(attachment))
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+
+
+def read_codename(client: Marionette, timeout: float = PAGE_TIMEOUT_S) -> str:
+    """Wait for the shown codename and return it; fails unless it has 8 words."""
+    def shown() -> bool:
+        found = client.find_elements(By.ID, "codename-value")
+        return bool(found) and found[0].is_displayed() and bool(found[0].text.strip())
+
+    poll(shown, "the codename to be shown", timeout)
+    codename = " ".join(client.find_element(By.ID, "codename-value").text.split())
+    assert len(codename.split(" ")) == 8, f"not an 8-word codename: {codename!r}"
+    return codename

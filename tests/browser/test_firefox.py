@@ -11,38 +11,14 @@ from pathlib import Path
 
 import keys
 from tests.browser import journeys
-from tests.browser.firefox import FirefoxSession
+from tests.browser.firefox import PAGE_TIMEOUT_S as TIMEOUT_S
+from tests.browser.firefox import FirefoxSession, fill_report, read_codename
 from tests.browser.journeys import poll
 from tests.browser.server import ReporterServer
 from tests.plaintext_scan import assert_no_plaintext
 
 # After tests.browser.firefox, which silences marionette_driver's import-time warning.
 from marionette_driver.by import By  # isort: skip
-from marionette_driver.marionette import Marionette  # isort: skip
-
-TIMEOUT_S = 120.0
-
-
-def _fill_report(client: Marionette, text: str, attachment: Path | None) -> None:
-    form = client.find_element(By.ID, "report-form")
-    option = form.find_element(By.CSS_SELECTOR, "select[name=category] option:not([value=''])")
-    option.click()
-    form.find_element(By.CSS_SELECTOR, "input[name=urgency][value=normal]").click()
-    form.find_element(By.CSS_SELECTOR, "[name=text]").send_keys(text)
-    if attachment is not None:
-        form.find_element(By.CSS_SELECTOR, "input[name=attachments]").send_keys(str(attachment))
-    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
-
-
-def _codename(client: Marionette) -> str:
-    def shown() -> bool:
-        found = client.find_elements(By.ID, "codename-value")
-        return bool(found) and found[0].is_displayed() and bool(found[0].text.strip())
-
-    poll(shown, "the codename to be shown", TIMEOUT_S)
-    codename = " ".join(client.find_element(By.ID, "codename-value").text.split())
-    assert len(codename.split(" ")) == 8
-    return codename
 
 
 def test_plain_forms_submit_and_come_back(
@@ -54,8 +30,8 @@ def test_plain_forms_submit_and_come_back(
     reports_before = len(server.envelopes("report"))
     with new_firefox(javascript=False) as client:
         client.navigate(server.url + "/submit")
-        _fill_report(client, text, attachment)
-        codename = _codename(client)
+        fill_report(client, text, attachment)
+        codename = read_codename(client)
         reports = server.envelopes("report")
         assert len(reports) == reports_before + 1
         journeys.check_report(server, reports[-1], text, [(attachment.name, body)], codename)
@@ -92,8 +68,8 @@ def test_safer_settings_sealed_submit(
             "const t = performance.now(); c.deriveCodename(c.generateCodename());"
             "return performance.now() - t;")
         print(f"codename derivation under Safer prefs: {millis:.0f} ms")
-        _fill_report(client, text, attachment)
-        codename = _codename(client)
+        fill_report(client, text, attachment)
+        codename = read_codename(client)
         # The sealed path ran: the codename appeared in the submit page's own
         # panel, in place of the form (the plain path renders a new page).
         assert client.find_element(By.ID, "codename-panel").is_displayed()

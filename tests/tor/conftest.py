@@ -7,6 +7,9 @@
   the onion host. Right after publication the client tor (not authorised) tries
   the responder onion; the SOCKS reply is kept for the tests. `authorised_client`
   then gives the client tor the workstation key for the rest of the session.
+- `journey_drop` (session): a second such drop, client authorised, for the
+  browser journey; `browser_reports` (session): one Chromium (JS on) and one
+  firefox-esr (JS off) report submitted to it (tests/tor/browser_reporters.py).
 
 Key generation for the network is cached in pytest's cache dir between runs.
 """
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -34,6 +39,9 @@ from dropbox.onion_host import DropOnions, OnionPublisher
 from dropbox.testnet import NetworkInfo, TestNetwork
 from dropbox.tor_process import free_ports
 from tests.tor.socks_probe import socks_connect_reply
+
+if TYPE_CHECKING:
+    from tests.tor.browser_reporters import BrowserReports
 
 
 @dataclass
@@ -60,7 +68,7 @@ class TorNetwork:
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 
     @property
-    def firefox_prefs(self) -> dict[str, object]:
+    def firefox_prefs(self) -> dict[str, bool | int | str]:
         """firefox-esr prefs: SOCKS v5 through the client tor, names resolved by tor."""
         return {"network.proxy.type": 1, "network.proxy.socks": "127.0.0.1",
                 "network.proxy.socks_port": self.socks_port, "network.proxy.socks_version": 5,
@@ -152,10 +160,9 @@ def tor_network(tmp_path_factory: pytest.TempPathFactory,
         network.stop()
 
 
-@pytest.fixture(scope="session")
-def onion_drop(tor_network: TorNetwork,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnionDrop]:
-    root = tmp_path_factory.mktemp("onion-drop")
+@contextmanager
+def published_drop(tor_network: TorNetwork, root: Path) -> Iterator[OnionDrop]:
+    """A fresh instance under `root`, its two apps under gunicorn, both onions published."""
     env, responder, client_auth = make_instance(root)
     servers = start_apps(root, env)
     control = TorControl.connect(tor_network.host_control)
@@ -177,14 +184,44 @@ def onion_drop(tor_network: TorNetwork,
             server.stop()
 
 
+def authorise_client(tor_network: TorNetwork, drop: OnionDrop) -> OnionDrop:
+    """The client tor holds the workstation key for `drop`'s responder onion from now on."""
+    if not drop.client_authorised:
+        tor_network.client.add_client_auth(drop.onions.responder.service_id,
+                                           drop.client_auth.control_port_argument())
+        drop.client_authorised = True
+    return drop
+
+
+@pytest.fixture(scope="session")
+def onion_drop(tor_network: TorNetwork,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnionDrop]:
+    with published_drop(tor_network, tmp_path_factory.mktemp("onion-drop")) as drop:
+        yield drop
+
+
 @pytest.fixture(scope="session")
 def authorised_client(tor_network: TorNetwork, onion_drop: OnionDrop) -> OnionDrop:
     """The client tor holds the workstation key for the responder onion from now on."""
-    if not onion_drop.client_authorised:
-        tor_network.client.add_client_auth(onion_drop.onions.responder.service_id,
-                                           onion_drop.client_auth.control_port_argument())
-        onion_drop.client_authorised = True
-    return onion_drop
+    return authorise_client(tor_network, onion_drop)
+
+
+@pytest.fixture(scope="session")
+def journey_drop(tor_network: TorNetwork,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnionDrop]:
+    """A drop of its own for the browser journey, so other tests' reports never mix in."""
+    with published_drop(tor_network, tmp_path_factory.mktemp("journey-drop")) as drop:
+        yield authorise_client(tor_network, drop)
+
+
+@pytest.fixture(scope="session")
+def browser_reports(tor_network: TorNetwork, journey_drop: OnionDrop,
+                    tmp_path_factory: pytest.TempPathFactory) -> BrowserReports:
+    """A Chromium (JS on, one file) and a firefox-esr (JS off) report to `journey_drop`."""
+    from tests.tor.browser_reporters import submit_from_both_browsers  # imports this module
+
+    return submit_from_both_browsers(tor_network, journey_drop.reporter_url,
+                                     tmp_path_factory.mktemp("browser-reporters"))
 
 
 @pytest.fixture
