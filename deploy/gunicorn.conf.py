@@ -6,6 +6,8 @@ Used by `dropbox run` and the systemd units: `gunicorn -c deploy/gunicorn.conf.p
 
 import os
 
+from gunicorn import glogging
+
 # Only ever loopback: tor (or Onionbalance's backend tor) is the one client.
 bind = os.environ.get("DROPBOX_BIND", "127.0.0.1:8080")
 
@@ -37,3 +39,30 @@ worker_tmp_dir = os.environ.get("DROPBOX_WORKER_TMP_DIR", "/dev/shm")
 proc_name = os.environ.get("DROPBOX_PROC_NAME", "drop")
 # Trust no forwarding headers: the peer address is always tor's 127.0.0.1.
 forwarded_allow_ips = ""
+
+
+class DayOnlyLogger(glogging.Logger):
+    """gunicorn's own log lines carry the day, never the time of day or a pid.
+
+    A time of day next to "worker was killed" or "request failed" lets someone
+    with the logs line them up with a reporter's session; a day does not.
+    """
+
+    error_fmt = r"%(asctime)s [%(levelname)s] %(message)s"
+    datefmt = r"[%Y-%m-%d]"
+
+
+logger_class = DayOnlyLogger
+
+
+def on_starting(server: object) -> None:
+    """Before the first worker exists no upload is in flight, so every temp file is abandoned.
+
+    Workers only remove temp files untouched for an hour (others may be
+    uploading); the master, at start, can remove them all: after a crash they
+    are ciphertext of uploads nobody acknowledged.
+    """
+    from dropbox.config import Config
+    from dropbox.storage import EnvelopeStore
+
+    EnvelopeStore(Config.from_env().instance_dir).cleanup_temp(0)
