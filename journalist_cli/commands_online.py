@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
 from rich.console import Console
@@ -27,9 +27,11 @@ from journalist_cli.bundle_manifest import (
 )
 from journalist_cli.errors import BadInputError, JournalistError, NetworkError
 from journalist_cli.inbox import today
-from journalist_cli.online_client import ApiClient, load_online_key
 from journalist_cli.progress import byte_progress
 from journalist_cli.workstation import Workstation, read_json, write_json
+
+if TYPE_CHECKING:
+    from journalist_cli.online_client import ApiClient
 
 PAGE = 500
 
@@ -49,7 +51,18 @@ def server_options(function: Any) -> Any:
 
 
 def _client(server: str, socks: str | None, key_file: str | None) -> ApiClient:
-    """A client whose connections are closed when the command ends."""
+    """A client whose connections are closed when the command ends.
+
+    The HTTP stack is imported here, not at module level, so that the
+    air-gapped install (no `requests`, no `PySocks`) runs every offline command.
+    """
+    try:
+        from journalist_cli.online_client import ApiClient, load_online_key
+    except ModuleNotFoundError as missing:
+        raise JournalistError(
+            f"this is an offline install: the online commands need {missing.name!r}",
+            hint="run fetch/push/status on the networked workstation "
+                 "(pip install 'drop[online]')") from None
     client = ApiClient(server, load_online_key(key_file), socks)
     click.get_current_context().call_on_close(client.close)
     return client
