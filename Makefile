@@ -6,10 +6,10 @@ NODE_STAMP := node_modules/.installed
 JS_BUNDLE := dropbox/static/js/drop-crypto.js
 PYTEST_ARGS ?=
 
-.PHONY: help run demo test lint typecheck pytest jstest sysdeps build bench soak wheelhouse lock clean
+.PHONY: help run demo test lint typecheck pytest jstest sysdeps build bench soak wheelhouse lock clean i18n
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 sysdeps: ## install the Debian packages the drop and its tests need (when root)
 	@deploy/install-system-deps.sh
@@ -30,6 +30,10 @@ $(JS_BUNDLE): $(NODE_STAMP) js/build.mjs keys/data/eff_large_wordlist.txt $(wild
 build: $(VENV_STAMP) $(JS_BUNDLE) ## create .venv, install locked deps, bundle the browser code, compile catalogs
 	$(PY) -m dropbox.i18n_build
 
+i18n: $(VENV_STAMP) ## re-extract marked strings to messages.pot and merge them into every catalog
+	$(PY) -m dropbox.i18n_build extract
+	$(PY) -m dropbox.i18n_build update
+
 run: sysdeps build ## set everything up and run the drop (reporter :8080, responder API :8081)
 	$(PY) -m dropbox.cli run
 
@@ -38,7 +42,7 @@ demo: sysdeps build ## the drop on a private Tor network on this machine, fully 
 
 lint: $(VENV_STAMP)
 	.venv/bin/ruff check keys dropbox journalist_cli tests bench
-	.venv/bin/bandit -q -c bandit.yaml -r keys dropbox journalist_cli
+	.venv/bin/bandit -q -ll -c bandit.yaml -r keys dropbox journalist_cli
 
 typecheck: $(VENV_STAMP)
 	.venv/bin/mypy keys journalist_cli dropbox
@@ -65,7 +69,7 @@ wheelhouse: $(VENV_STAMP) ## offline install bundle for the air-gapped workstati
 	@echo "wheelhouse/ ready: see README 'Installing the workstation offline'"
 
 lock: $(VENV_STAMP) ## re-pin Python deps with hashes
-	.venv/bin/uv pip compile pyproject.toml --extra server --extra online --extra workstation --extra dev --generate-hashes --python-version 3.11 -o requirements/dev.lock -q
+	.venv/bin/uv pip compile pyproject.toml --extra server --extra online --extra workstation --extra dev --extra bench --generate-hashes --python-version 3.11 -o requirements/dev.lock -q
 	.venv/bin/uv pip compile pyproject.toml --extra workstation --generate-hashes --python-version 3.11 -o requirements/workstation.lock -q
 
 clean: ## remove what the build made (keeps instance/)
