@@ -69,7 +69,7 @@ wheelhouse: $(VENV_STAMP) ## offline install bundle for the air-gapped workstati
 	@echo "wheelhouse/ ready: see README 'Installing the workstation offline'"
 
 lock: $(VENV_STAMP) ## re-pin Python deps with hashes
-	.venv/bin/uv pip compile pyproject.toml --extra server --extra online --extra workstation --extra dev --extra bench --generate-hashes --python-version 3.11 -o requirements/dev.lock -q
+	.venv/bin/uv pip compile pyproject.toml --extra server --extra online --extra workstation --extra dev --extra bench --extra balance --generate-hashes --python-version 3.11 -o requirements/dev.lock -q
 	.venv/bin/uv pip compile pyproject.toml --extra workstation --generate-hashes --python-version 3.11 -o requirements/workstation.lock -q
 
 clean: ## remove what the build made (keeps instance/)
