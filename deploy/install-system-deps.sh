@@ -10,6 +10,8 @@ have chromium || need+=(chromium)
 have firefox-esr || need+=(firefox-esr)
 have gpg || need+=(gnupg)
 have unshare || need+=(util-linux)
+have runuser || need+=(util-linux)
+have mat2 || need+=(mat2)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 have node || need+=(nodejs)
 have npm || need+=(npm)
@@ -23,4 +25,4 @@ fi
 echo "installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt-get install -y -qq "${need[@]}" >/dev/null
