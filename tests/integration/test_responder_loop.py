@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from unittest import mock
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from werkzeug.serving import make_server
 
 import keys
@@ -40,6 +41,7 @@ from dropbox.services import services
 from journalist_cli.errors import NetworkError
 from journalist_cli.main import cli
 from tests.journalist_support import PASSPHRASE
+from tests.pg_server import postgres_server
 from tests.plaintext_scan import assert_no_plaintext
 from tests.unit.conftest import codename_from, csrf_from, csrf_token, post_multipart
 
@@ -82,11 +84,30 @@ def _no_network(*_args: object, **_kwargs: object) -> NoReturn:
     raise AssertionError("an air-gapped command tried to open a socket")
 
 
-@pytest.fixture
-def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loop]:
-    config = Config.for_instance(tmp_path / "instance",
-                                 {"DROPBOX_RUNTIME_DIR": str(tmp_path / "runtime")}
-                                 ).replace(testing=True)
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+def _fresh_database(server_url: str) -> str:
+    """A new, empty database on the test server, so each loop starts from nothing."""
+    name = f"loop_{secrets.token_hex(4)}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{server_url.rsplit('/', 1)[0]}/{name}"
+
+
+# The whole loop runs on both stores the drop supports (issue: PostgreSQL as a
+# first-class store): SQLite in the instance dir and a real PostgreSQL server.
+@pytest.fixture(params=["sqlite", "postgresql"])
+def loop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loop]:
+    settings = {"DROPBOX_RUNTIME_DIR": str(tmp_path / "runtime")}
+    if request.param == "postgresql":
+        settings["DROPBOX_DATABASE_URL"] = _fresh_database(request.getfixturevalue("postgres_url"))
+    config = Config.for_instance(tmp_path / "instance", settings).replace(testing=True)
     offline_env = {"JOURNALIST_HOME": str(tmp_path / "airgapped"),
                    "JOURNALIST_PASSPHRASE": PASSPHRASE, "COLUMNS": "200"}
     made = CliRunner().invoke(cli, ["keygen"], env=offline_env)
@@ -99,9 +120,12 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loop]:
     api_url = f"http://127.0.0.1:{server.server_port}"
     online_env = {"JOURNALIST_HOME": str(tmp_path / "networked"), "JOURNALIST_SERVER": api_url,
                   "JOURNALIST_ONLINE_KEY": online_key.stdout.strip(), "COLUMNS": "200"}
-    yield Loop(tmp_path, config, create_app(config), api_url, offline_env, online_env)
+    reporter = create_app(config)
+    yield Loop(tmp_path, config, reporter, api_url, offline_env, online_env)
     server.shutdown()
     thread.join()
+    services(reporter).database.engine.dispose()
+    server.app.extensions["drop_responder"].database.engine.dispose()
 
 
 def _submit(loop: Loop, text: str, urgency: str = "normal") -> str:
