@@ -7,6 +7,8 @@ they validate the CSRF token from the stream before any file part instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, jsonify, render_template, session
 
 from dropbox.reporter.accounts import login_hash, parse_login_secret
@@ -28,6 +30,9 @@ from dropbox.reporter.sinks import UploadBatch
 from dropbox.services import Services, services
 from dropbox.sessions import touch_session
 from keys import derive_codename, generate_codename
+
+# What a POST handler answers: a response, a rendered page, or a page and its status.
+_Page = Response | str | tuple[str, int]
 
 SUBMIT_ENVELOPES = frozenset({"report", "attachment"})
 FOLLOWUP_ENVELOPES = frozenset({"followup", "report", "attachment"})
@@ -63,17 +68,16 @@ def _error_response(error: ReporterError, form_sealed: bool) -> Response:
     return response
 
 
-def submit_post() -> Response | str | tuple[str, int]:
-    """POST /submit: a JS-off plaintext form sealed as it streams, or JS-on envelopes."""
-    svc = services()
-    batch = UploadBatch(svc.store)
-    form = ReceivedForm(batch)
+def _keeping_nothing_on_failure(
+    batch: UploadBatch, form: ReceivedForm, handle: Callable[[], _Page]
+) -> _Page:
+    """Run `handle`; on any failure discard every file of `batch`, so nothing partial stays.
+
+    A reporter error or a failed write (disk full) becomes its page or JSON
+    answer; anything else is re-raised after the discard.
+    """
     try:
-        with svc.sealing_gate.enter():
-            _receive(svc, form, SUBMIT_ENVELOPES)
-        if form.sealed_mode:
-            return _submit_sealed(svc, form)
-        return _submit_plaintext(svc, form)
+        return handle()
     except ReporterError as error:
         batch.discard()
         return _error_response(error, form.sealed_mode)
@@ -83,6 +87,22 @@ def submit_post() -> Response | str | tuple[str, int]:
     except BaseException:
         batch.discard()
         raise
+
+
+def submit_post() -> _Page:
+    """POST /submit: a JS-off plaintext form sealed as it streams, or JS-on envelopes."""
+    svc = services()
+    batch = UploadBatch(svc.store)
+    form = ReceivedForm(batch)
+
+    def handle() -> _Page:
+        with svc.sealing_gate.enter():
+            _receive(svc, form, SUBMIT_ENVELOPES)
+        if form.sealed_mode:
+            return _submit_sealed(svc, form)
+        return _submit_plaintext(svc, form)
+
+    return _keeping_nothing_on_failure(batch, form, handle)
 
 
 def _submit_sealed(svc: Services, form: ReceivedForm) -> Response:
@@ -131,12 +151,13 @@ def _submit_plaintext(svc: Services, form: ReceivedForm) -> Response | tuple[str
     return Response(html, status=200)
 
 
-def followup_post() -> Response | str | tuple[str, int]:
+def followup_post() -> _Page:
     """POST /followup: a logged-in reporter's next message (JS off or sealed)."""
     svc = services()
     batch = UploadBatch(svc.store)
     form = ReceivedForm(batch)
-    try:
+
+    def handle() -> _Page:
         reporter_id = require_reporter_id()
         with svc.sealing_gate.enter():
             _receive(svc, form, FOLLOWUP_ENVELOPES)
@@ -157,12 +178,5 @@ def followup_post() -> Response | str | tuple[str, int]:
         return render_template(
             "followup_sent.html", emergency=emergency, **submit_page_context(svc)
         )
-    except ReporterError as error:
-        batch.discard()
-        return _error_response(error, form.sealed_mode)
-    except OSError:
-        batch.discard()
-        return _error_response(NotSaved(), form.sealed_mode)
-    except BaseException:
-        batch.discard()
-        raise
+
+    return _keeping_nothing_on_failure(batch, form, handle)

@@ -1,10 +1,10 @@
 // The inbox with JavaScript on: replies arrive as ciphertext and are opened
 // here with the reply secret key; follow-ups are sealed here like reports.
 import { message } from './messages.js';
-import { PageError, loadRecipients } from './recipients.js';
+import { loadRecipients } from './recipients.js';
 import { appendEnvelopes, sealFiles, sealMessage } from './seal.js';
 import { forgetReplySecret, loadReplySecret } from './session.js';
-import { setBusy, statusFor } from './status.js';
+import { sealOnSubmit } from './takeover.js';
 import { postSealed } from './upload.js';
 
 async function openReply(article, secretKey) {
@@ -74,21 +74,7 @@ async function sendFollowUp(form, status) {
 }
 
 export function wireFollowUpForm(form) {
-  const status = statusFor(form);
-  form.addEventListener('submit', (event) => {
-    if (!window.DropCrypto) return; // plain form
-    event.preventDefault();
-    if (!form.reportValidity()) return;
-    setBusy(form, true);
-    sendFollowUp(form, status)
-      .catch((error) => {
-        const text = error instanceof PageError
-          ? error.message
-          : message('cryptoFailed', { detail: error && error.message ? error.message : String(error) });
-        status.show(text, true);
-      })
-      .finally(() => setBusy(form, false));
-  });
+  sealOnSubmit(form, () => Boolean(window.DropCrypto), sendFollowUp);
 }
 
 /** Logging out forgets the reply secret key before the request leaves. */

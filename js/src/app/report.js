@@ -3,10 +3,10 @@
 // reply public key and the login secret. The codename is made here and
 // shown once, and never sent anywhere.
 import { message } from './messages.js';
-import { PageError, loadRecipients } from './recipients.js';
+import { loadRecipients } from './recipients.js';
 import { appendEnvelopes, sealFiles, sealMessage } from './seal.js';
 import { toHex } from './session.js';
-import { setBusy, statusFor } from './status.js';
+import { sealOnSubmit } from './takeover.js';
 import { postSealed } from './upload.js';
 
 function fieldValue(form, name) {
@@ -84,19 +84,6 @@ async function submitSealed(form, status) {
 
 /** Take over `form` (#report-form): on submit, seal and send instead of posting plaintext. */
 export function wireReportForm(form) {
-  const status = statusFor(form);
-  form.addEventListener('submit', (event) => {
-    if (!window.DropCrypto || !document.getElementById('codename-panel')) return; // plain form
-    event.preventDefault();
-    if (!form.reportValidity()) return;
-    setBusy(form, true);
-    submitSealed(form, status)
-      .catch((error) => {
-        const text = error instanceof PageError
-          ? error.message
-          : message('cryptoFailed', { detail: error && error.message ? error.message : String(error) });
-        status.show(text, true);
-      })
-      .finally(() => setBusy(form, false));
-  });
+  sealOnSubmit(form, () => Boolean(window.DropCrypto && document.getElementById('codename-panel')),
+    submitSealed);
 }
