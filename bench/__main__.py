@@ -11,7 +11,7 @@ import traceback
 from bench.measure import Figure, Options, not_measured
 from bench.report import RESULTS, print_table, write_json, write_plot
 
-FIGURES = ("seal", "small", "login", "browser", "cli", "tor")
+FIGURES = ("seal", "small", "login", "browser", "cli", "tor", "storage")
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,8 @@ What is stored is deliberately little: random ids, a login hash, the reporter's
 reply *public* key, envelope sizes and kinds, and days (never times). No IP,
 user agent, filename or codename ever reaches a column. The schema is created
 and upgraded by Alembic (`dropbox/migrations/`); `open_database` runs the
-migrations under a file lock so that several gunicorn workers can start at once.
+migrations under a lock (PostgreSQL: an advisory lock; SQLite: a file lock) so
+that several gunicorn workers, on one machine or several, can start at once.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 ENVELOPE_KINDS = ("report", "followup", "attachment", "reply")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any fixed number in bigint range: b"dropmigr" as a big-endian integer, shifted to signed.
+MIGRATION_LOCK_KEY = int.from_bytes(b"dropmigr", "big") - 2**63
 
 
 def new_id() -> str:
@@ -115,14 +119,28 @@ def alembic_config(url: str) -> Any:
 
 
 def upgrade_schema(engine: Engine, lock_path: Path) -> None:
-    """Bring the schema to the newest revision; safe to call from several processes."""
+    """Bring the schema to the newest revision; safe to call from several processes.
+
+    On PostgreSQL the lock is an advisory lock in the database itself, so
+    backends on different machines that start at once serialise there and
+    need no locking from the shared volume (NFS locks are easy to lose). On
+    SQLite, whose file lives in the instance dir, a file lock beside it does.
+    """
     from alembic import command
 
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            # Released when this transaction ends, even if the process dies.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            cfg = alembic_config(engine.url.render_as_string(hide_password=False))
             with engine.begin() as connection:
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, "head")
