@@ -28,6 +28,7 @@ from journalist_cli.workstation import (
     Workstation,
     open_no_follow,
     read_json,
+    sync_to_disk,
     write_json,
 )
 
@@ -116,7 +117,7 @@ class Inbox:
     def save(self) -> None:
         """Write the index atomically."""
         self._prepare_dirs()
-        write_json(self.index_path, {
+        write_json(self.index_path, compact=True, value={
             "version": INDEX_VERSION, "cursor": self.cursor, "server_day": self.server_day,
             "items": {key: value.to_json() for key, value in self.items.items()},
             "keyring": [{"name": e.name, "public_key": e.public_key} for e in self.keyring],
@@ -200,8 +201,12 @@ class Inbox:
         """Validate and import a transfer bundle, all or nothing.
 
         Blobs go to a private staging directory, each is checked against its
-        SHA-256, and only when the whole bundle verified are they moved in and
-        the index rewritten. Raises BundleError (nothing written) on any flaw.
+        SHA-256, and only when the whole bundle verified are they moved in,
+        flushed to disk in one pass, and the index rewritten. Raises
+        BundleError (nothing written) on any flaw. A crash at any point leaves
+        the inbox as it was (moved files are invisible until the index names
+        them) or fully imported: the index is written only after every file
+        it names is on disk.
         """
         manifest = read_manifest(src, KIND_TRANSFER)
         for bundle_item in manifest.items:
@@ -212,6 +217,9 @@ class Inbox:
         if on_manifest is not None:
             on_manifest(manifest.total_size)
         self._prepare_dirs()
+        for stale in self.root.glob(".staging-*"):
+            # Left by an import that was killed; we hold the lock, so none is in use.
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
         try:
             with DirectorySink(staging, skip=lambda i: i.id in self.items) as sink:
@@ -219,8 +227,11 @@ class Inbox:
             new = [i for i in manifest.items if i.id not in self.items]
             for bundle_item in new:
                 os.replace(staging / bundle_item.id, self.envelopes_dir / bundle_item.id)
-                self.items[bundle_item.id] = InboxItem(item=bundle_item,
-                                                       order=self._next_order())
+            if new:
+                sync_to_disk((self.envelopes_dir / i.id for i in new), self.envelopes_dir)
+            first = self._next_order()
+            for position, bundle_item in enumerate(new):
+                self.items[bundle_item.id] = InboxItem(item=bundle_item, order=first + position)
             if manifest.cursor is not None and manifest.cursor >= (self.cursor or 0):
                 # The newest view of the server wins; an older bundle imported late
                 # adds its envelopes but does not roll the server's state back.

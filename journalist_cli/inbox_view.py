@@ -19,6 +19,7 @@ from rich.text import Text
 
 import keys
 from journalist_cli.inbox import Inbox, InboxItem
+from journalist_cli.line_table import Cell, LineTable
 from journalist_cli.safe_text import escape_terminal
 from keys.messages import MAX_MESSAGE_BYTES
 
@@ -80,22 +81,22 @@ def load_rows(inbox: Inbox, identity: keys.ResponderIdentity | None) -> list[Row
     return rows
 
 
-def _preview(row: Row) -> Text:
+def _preview(row: Row) -> Cell:
     if row.error:
-        return Text(f"(cannot open: {row.error})", style="red")
+        return f"(cannot open: {row.error})", "red"
     if row.message is None:
-        return Text("(encrypted)", style="dim")
+        return "(encrypted)", "dim"
     first_line = row.message.text.strip().splitlines()[0] if row.message.text.strip() else ""
-    return Text(escape_terminal(first_line[:60], keep_newlines=False))
+    return escape_terminal(first_line[:60], keep_newlines=False), ""
 
 
-def _label(row: Row) -> Text:
+def _label(row: Row) -> Cell:
     kind = row.entry.item.kind
     if isinstance(row.message, keys.Report):
-        return Text(f"report · {row.message.category}")
+        return "report · " + escape_terminal(row.message.category, keep_newlines=False), ""
     if kind == "reply":
-        return Text("reply (sent)" if row.entry.outgoing else "reply", style="cyan")
-    return Text(kind)
+        return ("reply (sent)" if row.entry.outgoing else "reply"), "cyan"
+    return kind, ""
 
 
 def render_list(console: Console, inbox: Inbox, rows: list[Row]) -> None:
@@ -115,15 +116,9 @@ def render_list(console: Console, inbox: Inbox, rows: list[Row]) -> None:
         console.print(Panel(Text(f"{emergencies} UNREAD EMERGENCY MESSAGE(S): read them first",
                                  style="bold white on red", justify="center"),
                             style="red"))
-    table = Table(title=f"inbox: {len(rows)} messages in {len(threads)} conversations")
-    table.add_column("")
-    table.add_column("conversation", no_wrap=True)
-    table.add_column("id", no_wrap=True)
-    table.add_column("day", no_wrap=True)
-    table.add_column("urgency", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("first line", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("files", justify="right")
+    table = LineTable(("", "conversation", "id", "day", "urgency", "kind", "first line",
+                       "files"), flexible=6, right_aligned=frozenset({7}),
+                      title=f"inbox: {len(rows)} messages in {len(threads)} conversations")
     attachments: dict[str, int] = defaultdict(int)
     for entry in inbox.items.values():
         if entry.item.kind == "attachment" and entry.item.parent_id:
@@ -132,14 +127,14 @@ def render_list(console: Console, inbox: Inbox, rows: list[Row]) -> None:
         members = sorted(threads[reporter_id], key=lambda r: (r.entry.item.day, r.entry.order))
         for position, row in enumerate(members):
             style = {"emergency": "bold red", "urgent": "yellow"}.get(row.urgency, "")
-            table.add_row("●" if not row.entry.read and not row.entry.outgoing else "",
-                          reporter_id[:8] if position == 0 else "",
-                          row.entry.item.id[:8], row.entry.item.day,
-                          Text(row.urgency.upper() if row.urgency != "normal" else ""),
-                          _label(row), _preview(row),
-                          str(attachments.get(row.entry.item.id, "")), style=style)
+            table.add_row((("●" if not row.entry.read and not row.entry.outgoing else "", ""),
+                           (reporter_id[:8] if position == 0 else "", ""),
+                           (row.entry.item.id[:8], ""), (row.entry.item.day, ""),
+                           (row.urgency.upper() if row.urgency != "normal" else "", ""),
+                           _label(row), _preview(row),
+                           (str(attachments.get(row.entry.item.id, "")), "")), style=style)
         table.add_section()
-    console.print(table)
+    table.print(console)
 
 
 def render_message(console: Console, inbox: Inbox, entry: InboxItem,

@@ -18,6 +18,7 @@ _WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$",
                     "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
 _NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 MAX_NAME_BYTES = 200
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 
 
 def escape_terminal(text: str, *, keep_newlines: bool = True) -> str:
@@ -27,6 +28,8 @@ def escape_terminal(text: str, *, keep_newlines: bool = True) -> str:
     bidirectional override or other Unicode format character, and no
     surrogate; newlines and tabs survive when `keep_newlines` is true.
     """
+    if _PRINTABLE_ASCII.fullmatch(text):
+        return text  # the common case, and nothing in it needs escaping
     out: list[str] = []
     for char in text:
         if keep_newlines and char in "\n\t":

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +103,9 @@ def read_json(path: Path, default: Any) -> Any:
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` all at once (temp file, fsync, rename), mode 0600.
 
-    A crash leaves either the old or the new file, never a mix. A link at
-    `path` is replaced, never followed.
+    A crash leaves either the old or the new file, never a mix; once this
+    returns, the new file (and its name) is on disk. A link at `path` is
+    replaced, never followed.
     """
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -114,7 +117,42 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
 
 
-def write_json(path: Path, value: Any) -> None:
-    write_atomically(path, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_to_disk(files: Iterable[Path], directory: Path) -> None:
+    """Return only once `files` (all in `directory`) and their names are on disk.
+
+    On Linux, one `sync()`, which waits for the writes to finish: an import
+    of 10,000 envelopes would otherwise wait for 10,000 journal commits.
+    Elsewhere sync() may return early, so each file and the directory are
+    fsynced.
+    """
+    if sys.platform == "linux":
+        os.sync()
+        return
+    for path in files:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_directory(directory)
+
+
+def write_json(path: Path, value: Any, *, compact: bool = False) -> None:
+    """Write `value` as JSON with `write_atomically`; `compact` (no indentation) is
+    for large machine-only files, where it lets json use its C encoder (10x faster)."""
+    if compact:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    else:
+        text = json.dumps(value, sort_keys=True, indent=1)
+    write_atomically(path, text.encode("utf-8"))

@@ -1,0 +1,150 @@
+"""An import that dies at any point leaves the inbox as it was, or fully imported.
+
+Envelope files are flushed to disk in one pass, and the index (the commit
+point) is written only after that pass: these tests stop an import at each
+step and check what a later command sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import journalist_cli.inbox as inbox_module
+import keys
+from journalist_cli.workstation import sync_to_disk, write_json
+from tests.journalist_support import (
+    Workstation,
+    item,
+    make_workstation,
+    raw_bundle,
+    report_envelope,
+)
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so no handler swallows it."""
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Workstation:
+    return make_workstation(tmp_path)
+
+
+def _bundle(station: Workstation, path: Path, texts: list[str]) -> tuple[Path, list[str]]:
+    reply = keys.ReplyKeyPair.generate().public
+    entries = []
+    for text in texts:
+        blob = report_envelope(station.identity.public, text, reply)
+        entries.append((item(blob), blob))
+    path.write_bytes(raw_bundle(entries))
+    return path, [str(fields["id"]) for fields, _ in entries]
+
+
+def _indexed(station: Workstation) -> set[str]:
+    index = station.home / "inbox" / "index.json"
+    return set(json.loads(index.read_text())["items"]) if index.exists() else set()
+
+
+def test_a_crash_while_moving_files_in_leaves_the_inbox_as_it_was(
+        station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, first_ids = _bundle(station, tmp_path / "first.drop", ["old one", "old two"])
+    assert station.run("import", str(first)).exit_code == 0
+    second, second_ids = _bundle(station, tmp_path / "second.drop",
+                                 [f"new {n}" for n in range(5)])
+    real_replace = os.replace
+    moved: list[str] = []
+
+    def replace_then_die(src: str, dst: str) -> None:
+        if len(moved) == 3:
+            raise Crash()
+        real_replace(src, dst)
+        moved.append(str(dst))
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+    with pytest.raises(Crash):
+        station.run("import", str(second))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert _indexed(station) == set(first_ids)
+    listing = station.run("list").output
+    assert "old one" in listing and "new 0" not in listing
+    assert station.run("import", str(second)).exit_code == 0
+    assert _indexed(station) == set(first_ids + second_ids)
+
+
+def test_files_reach_the_disk_before_the_index_names_them(
+        station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle, ids = _bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
+    envelopes = station.home / "inbox" / "envelopes"
+    events: list[str] = []
+
+    def sync(files: Iterable[Path], directory: Path) -> None:
+        assert {p.name for p in envelopes.iterdir()} == set(ids)
+        assert _indexed(station) == set()  # not committed yet
+        events.append("sync")
+        sync_to_disk(files, directory)
+
+    def write_index(path: Path, value: Any, *, compact: bool = False) -> None:
+        events.append("index")
+        write_json(path, value, compact=compact)
+
+    monkeypatch.setattr(inbox_module, "sync_to_disk", sync)
+    monkeypatch.setattr(inbox_module, "write_json", write_index)
+    assert station.run("import", str(bundle)).exit_code == 0
+    assert events == ["sync", "index"]
+    assert _indexed(station) == set(ids)
+
+
+def test_files_left_by_a_crash_before_the_commit_are_invisible_and_replaced(
+        station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle, ids = _bundle(station, tmp_path / "in.drop", ["first report", "second report"])
+
+    def die(*_args: object) -> None:
+        raise Crash()
+
+    monkeypatch.setattr(inbox_module, "sync_to_disk", die)
+    with pytest.raises(Crash):
+        station.run("import", str(bundle))
+    monkeypatch.undo()
+    envelopes = station.home / "inbox" / "envelopes"
+    assert {p.name for p in envelopes.iterdir()} == set(ids)
+    assert _indexed(station) == set()
+    assert "the inbox is empty" in station.run("list").output
+    # What the crash left may be torn (not yet on disk): the next import replaces it.
+    (envelopes / ids[0]).write_bytes(b"torn")
+    stale = station.home / "inbox" / ".staging-killed"
+    stale.mkdir()
+    (stale / ids[1]).write_bytes(b"half a blob")
+    assert station.run("import", str(bundle)).exit_code == 0
+    listing = station.run("list").output
+    assert "first report" in listing and "second report" in listing
+    assert "cannot open" not in listing
+    assert not list((station.home / "inbox").glob(".staging-*"))
+
+
+def test_where_sync_may_return_early_each_file_is_fsynced(
+        station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle, ids = _bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    def no_sync() -> None:
+        raise AssertionError("sync() must not be relied on here")
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "sync", no_sync)
+    assert station.run("import", str(bundle)).exit_code == 0
+    # three envelopes and their directory, then the index and its directory
+    assert len(synced) >= len(ids) + 3
+    assert _indexed(station) == set(ids)
