@@ -13,7 +13,10 @@ crash, disk-full and load scenarios need:
   private mount namespace (`unshare -m`, root only) so the host sees nothing;
   the test reads it through `/proc/<master>/root/` while the server runs;
 - `file_size_limit`: RLIMIT_FSIZE on the server, where mounting is not allowed
-  (writes past it fail with EFBIG: Python ignores SIGXFSZ).
+  (writes past it fail with EFBIG: Python ignores SIGXFSZ);
+- `backend`: the store (tests/backends.py). On PostgreSQL the server gets
+  DROPBOX_DATABASE_URL, the query helpers read that database, and
+  `at_rest_paths()` adds a fresh `pg_dump` of it for the plaintext scan.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+from sqlalchemy import create_engine, text
 
+from tests.backends import SQLITE, Backend
 from tests.browser.server import APP_TARGET, GUNICORN_CONF, REPO, ReporterServer, free_port
 
 WORKERS_TIMEOUT_S = 60.0
@@ -56,6 +62,30 @@ class GunicornReporter(ReporterServer):
     extra_env: dict[str, str] = field(default_factory=dict)
     small_disk_bytes: int | None = None
     file_size_limit: int | None = None
+    backend: Backend = SQLITE
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL database the server uses; None: its instance's SQLite file."""
+        return self.backend.url
+
+    def at_rest_paths(self) -> list[Path]:
+        return [*super().at_rest_paths(), *self.backend.at_rest_paths(self.root / "db-dumps")]
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        if self.backend.url is None:
+            return super()._query(sql, params)
+        # The base class writes SQLite's "?" placeholders; bind them by name here.
+        pieces = sql.split("?")
+        named = pieces[0] + "".join(f":p{i}{piece}" for i, piece in enumerate(pieces[1:]))
+        engine = create_engine(self.backend.url)
+        try:
+            with engine.connect() as connection:
+                result = connection.execute(
+                    text(named), {f"p{i}": value for i, value in enumerate(params)})
+                return list(result.mappings())
+        finally:
+            engine.dispose()
 
     @property
     def master_pid(self) -> int:
@@ -114,6 +144,7 @@ class GunicornReporter(ReporterServer):
             "DROPBOX_THREADS": str(self.threads),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            **self.backend.env(),
             **self.extra_env,
         }
         with open(self.log_dir / "gunicorn-stdout.log", "ab") as out:

@@ -20,6 +20,7 @@ from dropbox.db import Database, Envelope, Reporter, open_database
 from dropbox.keyring import Keyring
 from dropbox.reporter.accounts import load_or_create_salt
 from dropbox.storage import EnvelopeStore
+from tests.backends import SQLITE, Backend
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Instance:
     database: Database
     store: EnvelopeStore
     identity: keys.ResponderIdentity
+    backend: Backend = SQLITE
 
     def add_reporter(self, last_active: dt.date, created: dt.date | None = None) -> str:
         reporter_id = secrets.token_hex(16)
@@ -72,12 +74,14 @@ class Instance:
                 Reporter.id)))
 
 
-def make_instance(root: Path, env: dict[str, str] | None = None) -> Instance:
-    """A fresh instance under `root/instance` (runtime dir `root/run`), schema at head."""
-    config = Config.for_instance(root / "instance",
-                                 {"DROPBOX_RUNTIME_DIR": str(root / "run"), **(env or {})})
+def make_instance(root: Path, env: dict[str, str] | None = None,
+                  backend: Backend = SQLITE) -> Instance:
+    """A fresh instance under `root/instance` (runtime dir `root/run`), schema at head,
+    its database on `backend` (the instance's SQLite file by default)."""
+    config = Config.for_instance(root / "instance", {
+        "DROPBOX_RUNTIME_DIR": str(root / "run"), **backend.env(), **(env or {})})
     identity = keys.ResponderIdentity.generate()
     Keyring.load(config.keyring_path).add("sam", str(identity.public))
     load_or_create_salt(config.salt_path)  # as the reporter app's first start does
     database = open_database(config.database_url, config.instance_dir)
-    return Instance(config, database, EnvelopeStore(config.instance_dir), identity)
+    return Instance(config, database, EnvelopeStore(config.instance_dir), identity, backend)

@@ -151,12 +151,14 @@ class ApiEnv:
                                            headers={**signed, **(headers or {})})
 
 
-def make_api_env(root: Path) -> ApiEnv:
+def make_api_env(root: Path, env: dict[str, str] | None = None) -> ApiEnv:
+    """The responder API on `root/instance`; `env` adds DROPBOX_* settings (e.g. the database)."""
     from dropbox.config import Config
     from dropbox.keyring import Keyring
     from dropbox.responder_app import create_responder_app
 
-    config = Config.for_instance(root / "instance", {"DROPBOX_RUNTIME_DIR": str(root / "run")})
+    config = Config.for_instance(root / "instance",
+                                 {"DROPBOX_RUNTIME_DIR": str(root / "run"), **(env or {})})
     identity = keys.ResponderIdentity.generate()
     Keyring.load(config.keyring_path).add("sam", str(identity.public))
     app = create_responder_app(config.replace(testing=True))

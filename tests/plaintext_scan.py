@@ -16,7 +16,11 @@ A match counts in any of these forms, nested up to :data:`MAX_DEPTH` levels:
 - every text or blob value of a SQLite database (its WAL replayed), since
   SQLite may split a long value across overflow pages where a raw byte scan
   would miss it; the database file itself is also scanned raw, which covers
-  freed pages.
+  freed pages;
+- every value of a PostgreSQL database, through a plain-SQL `pg_dump` of it
+  (tests/backends.py writes one beside the instance): the dump is scanned raw,
+  and each COPY field is unescaped (bytea hex decoded back to its bytes) and
+  scanned like a SQLite cell, so a compressed or encoded blob is opened too.
 
 Use as a library (``from tests.plaintext_scan import assert_no_plaintext``) or
 from the shell: ``python -m tests.plaintext_scan MARKER PATH...`` (exit 1 when
@@ -45,6 +49,11 @@ MAX_DEPTH = 3
 MAX_INFLATE = 64 * 1024 * 1024
 MIN_BASE64_RUN = 16
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"--\n-- PostgreSQL database dump\n"
+
+_COPY_START = re.compile(rb"COPY (\S+) \([^)]*\) FROM stdin;")
+_COPY_ESCAPE = re.compile(rb"\\(.)")
+_COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_BASE64_RUN)
 # gzip magic; zlib headers with the usual compression levels.
@@ -186,6 +195,34 @@ def _sqlite_values(path: Path) -> Iterator[tuple[str, bytes]]:
             connection.close()
 
 
+def _copy_field(field: bytes) -> bytes:
+    """A COPY text-format field as the value it stands for (bytea hex decoded to bytes)."""
+    value = _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), field)
+    if value.startswith(b"\\x"):
+        try:
+            return bytes.fromhex(value[2:].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return value
+    return value
+
+
+def _pg_dump_values(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Every non-null field of every COPY block of a plain-SQL pg_dump."""
+    table: str | None = None
+    for line in data.split(b"\n"):
+        if table is None:
+            start = _COPY_START.fullmatch(line)
+            if start:
+                table = start.group(1).decode("utf-8", errors="replace")
+            continue
+        if line == b"\\.":
+            table = None
+            continue
+        for field in line.split(b"\t"):
+            if field != b"\\N":
+                yield table, _copy_field(field)
+
+
 def _files(paths: Iterable[Path]) -> Iterator[Path]:
     for root in paths:
         root = Path(root)
@@ -218,10 +255,11 @@ def scan(paths: Iterable[Path | str], marker: str | bytes) -> list[Finding]:
         data = path.read_bytes()
         for how in dict.fromkeys(_scan_bytes(data, needles, 0)):
             findings.append(Finding(path, how))
-        if data.startswith(SQLITE_MAGIC):
-            for table, value in _sqlite_values(path):
-                for how in dict.fromkeys(_scan_bytes(value, needles, 1)):
-                    findings.append(Finding(path, f"table {table} → {how}"))
+        values = (_sqlite_values(path) if data.startswith(SQLITE_MAGIC)
+                  else _pg_dump_values(data) if data.startswith(PG_DUMP_MAGIC) else iter(()))
+        for table, value in values:
+            for how in dict.fromkeys(_scan_bytes(value, needles, 1)):
+                findings.append(Finding(path, f"table {table} → {how}"))
     return findings
 
 

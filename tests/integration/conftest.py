@@ -4,7 +4,9 @@
 127.0.0.1 port with its own instance, runtime and temp dirs (a responder key
 in the keyring, the matching identity kept by the test), waits until the port
 accepts connections, and stops the server at the end. The server's own output
-goes to files the tests scan.
+goes to files the tests scan. It runs once on each store (`backend`,
+tests/conftest.py): SQLite in the instance dir, and a PostgreSQL database of
+the test's own, chosen through DROPBOX_DATABASE_URL as a deployment would.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 
 from dropbox.keyring import Keyring
 from keys import ResponderIdentity
+from tests.backends import Backend
 
 STARTUP_TIMEOUT = 60.0
 DEPLOY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
@@ -37,9 +40,18 @@ class RunningReporter:
     tmp: Path
     logs: Path
     identity: ResponderIdentity
+    backend: Backend
+
+    @property
+    def database_url(self) -> str:
+        return self.backend.url or f"sqlite:///{self.instance / 'drop.sqlite3'}"
+
+    def database_dumps(self) -> list[Path]:
+        """For PostgreSQL, a fresh dump of the database to scan (SQLite is in the instance)."""
+        return self.backend.at_rest_paths(self.instance.parent / "db-dumps")
 
     def scan_paths(self) -> list[Path]:
-        return [self.instance, self.runtime, self.tmp, self.logs]
+        return [self.instance, self.runtime, self.tmp, self.logs, *self.database_dumps()]
 
 
 def free_port() -> int:
@@ -63,7 +75,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -
 
 
 @pytest.fixture
-def gunicorn_reporter(tmp_path: Path) -> Iterator[RunningReporter]:
+def gunicorn_reporter(tmp_path: Path, backend: Backend) -> Iterator[RunningReporter]:
     instance, runtime, tmp, logs = (tmp_path / n for n in ("instance", "runtime", "tmp", "logs"))
     for directory in (instance, tmp, logs):
         directory.mkdir()
@@ -75,6 +87,7 @@ def gunicorn_reporter(tmp_path: Path) -> Iterator[RunningReporter]:
         "DROPBOX_INSTANCE": str(instance),
         "DROPBOX_RUNTIME_DIR": str(runtime),
         "TMPDIR": str(tmp),
+        **backend.env(),
     }
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(DEPLOY_CONFIG), "dropbox.wsgi:reporter_app()",
@@ -87,7 +100,7 @@ def gunicorn_reporter(tmp_path: Path) -> Iterator[RunningReporter]:
     try:
         wait_for_port(port, process, STARTUP_TIMEOUT)
         yield RunningReporter(
-            f"http://127.0.0.1:{port}", process, instance, runtime, tmp, logs, identity
+            f"http://127.0.0.1:{port}", process, instance, runtime, tmp, logs, identity, backend
         )
     finally:
         process.send_signal(signal.SIGTERM)

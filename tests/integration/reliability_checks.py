@@ -1,7 +1,9 @@
 """What must hold after every reliability scenario, checked on a real instance dir.
 
 - the store is consistent: every envelope row has its file and every file its
-  row, `tmp/` is empty after a restart, `PRAGMA integrity_check` says ok;
+  row, `tmp/` is empty after a restart, and the database is intact: SQLite's
+  `PRAGMA integrity_check` says ok, or on PostgreSQL (`database_url`) amcheck
+  finds no damaged heap page and no index entry out of step with its table;
 - every stored report decrypts with the test responder's identity, with all
   its attachments, each exactly the bytes that were sent;
 - no plaintext marker and no codename anywhere (tests/plaintext_scan.py);
@@ -18,8 +20,13 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
 from keys import Report, ResponderIdentity, decode_message, decrypt
 from tests.plaintext_scan import assert_no_plaintext
+
+Row = tuple[str, str, str | None]
 
 _IPV4 = re.compile(rb"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 # Full IPv6 forms need 8 groups; "hh:mm:ss" timestamps must not match, "::1" must.
@@ -76,15 +83,65 @@ def integrity_check(database: Path) -> str:
         connection.close()
 
 
-def rows(database: Path) -> list[tuple[str, str, str | None]]:
-    """(id, kind, parent_id) of every envelope row."""
+_ROWS_SQL = "SELECT id, kind, parent_id FROM envelopes ORDER BY seq"
+
+
+def rows(database: Path) -> list[Row]:
+    """(id, kind, parent_id) of every envelope row of a SQLite file."""
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
         return [(str(r[0]), str(r[1]), None if r[2] is None else str(r[2]))
-                for r in connection.execute(
-                    "SELECT id, kind, parent_id FROM envelopes ORDER BY seq")]
+                for r in connection.execute(_ROWS_SQL)]
     finally:
         connection.close()
+
+
+def postgres_rows(url: str) -> list[Row]:
+    """(id, kind, parent_id) of every envelope row of a PostgreSQL database."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [(str(r[0]), str(r[1]), None if r[2] is None else str(r[2]))
+                    for r in connection.execute(text(_ROWS_SQL))]
+    finally:
+        engine.dispose()
+
+
+def postgres_integrity_problems(url: str) -> list[str]:
+    """What amcheck finds wrong: damaged heap tuples, btree indexes out of step with their table.
+
+    Empty when the database is intact: PostgreSQL's counterpart of SQLite's
+    `PRAGMA integrity_check`. Installs the amcheck extension (contrib, shipped
+    with Debian's server package) into the test database.
+    """
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    problems: list[str] = []
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+            for table in ("reporters", "envelopes", "api_nonces"):
+                for found in connection.execute(
+                        text("SELECT blkno, offnum, msg FROM verify_heapam(:t)"), {"t": table}):
+                    problems.append(f"{table} block {found[0]} item {found[1]}: {found[2]}")
+            indexes = connection.execute(text(
+                "SELECT c.oid, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' "
+                "AND c.relnamespace = 'public'::regnamespace")).all()
+            assert indexes, "the database has no index to check"
+            for oid, name in indexes:
+                try:
+                    # heapallindexed: every live row of the table is found in the index.
+                    connection.execute(text("SELECT bt_index_check(:oid, true)"), {"oid": oid})
+                except DBAPIError as error:  # amcheck reports damage as an ERROR
+                    problems.append(f"index {name}: {error}")
+    finally:
+        engine.dispose()
+    return problems
+
+
+def stored_rows(instance: Path, database_url: str | None = None) -> list[Row]:
+    """Envelope rows of the instance's SQLite file, or of the PostgreSQL database given."""
+    return postgres_rows(database_url) if database_url else rows(instance / "drop.sqlite3")
 
 
 def leftover_temp_files(instance: Path) -> list[str]:
@@ -92,12 +149,17 @@ def leftover_temp_files(instance: Path) -> list[str]:
 
 
 def assert_store_consistent(
-    instance: Path, temp_must_be_empty: bool = True
-) -> list[tuple[str, str, str | None]]:
-    """Rows and files match one to one, the database is intact, tmp/ is empty (if asked)."""
-    database = instance / "drop.sqlite3"
-    assert integrity_check(database) == "ok"
-    stored = rows(database)
+    instance: Path, temp_must_be_empty: bool = True, database_url: str | None = None
+) -> list[Row]:
+    """Rows and files match one to one, the database is intact, tmp/ is empty (if asked).
+
+    The database is the instance's SQLite file, or PostgreSQL at `database_url`.
+    """
+    if database_url:
+        assert postgres_integrity_problems(database_url) == []
+    else:
+        assert integrity_check(instance / "drop.sqlite3") == "ok"
+    stored = stored_rows(instance, database_url)
     row_ids = {r[0] for r in stored}
     file_ids = {p.name for p in (instance / "envelopes").iterdir()}
     assert row_ids - file_ids == set(), f"rows without files: {sorted(row_ids - file_ids)}"
@@ -108,9 +170,13 @@ def assert_store_consistent(
     return stored
 
 
-def open_reports(instance: Path, identity: ResponderIdentity, spool: Path) -> list[StoredReport]:
-    """Decrypt every report and its attachments; raises keys errors on any damaged envelope."""
-    stored = rows(instance / "drop.sqlite3")
+def open_reports(instance: Path, identity: ResponderIdentity, spool: Path,
+                 database_url: str | None = None) -> list[StoredReport]:
+    """Decrypt every report and its attachments; raises keys errors on any damaged envelope.
+
+    Rows come from the instance's SQLite file, or from PostgreSQL at `database_url`.
+    """
+    stored = stored_rows(instance, database_url)
     found = []
     for envelope_id, kind, _parent in stored:
         if kind != "report":

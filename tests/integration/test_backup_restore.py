@@ -1,6 +1,8 @@
-"""`dropbox backup` / `dropbox restore` through the real CLI, on real SQLite (and PostgreSQL).
+"""`dropbox backup` / `dropbox restore` through the real CLI, on real SQLite and PostgreSQL.
 
-The restore decrypts in a real child process (`python -m journalist_cli.backup_open`)
+Every test runs with the source instance on each store (`backend`) and restores
+into a fresh database on the same store; one more restores into the other store
+and back. The restore decrypts in a real child process (`python -m journalist_cli.backup_open`)
 with a real identity file. A round trip must reproduce every row, every envelope
 byte, the keyring, the salt and the seq high-water mark; damaged, truncated or
 hostile backups must be refused with nothing written.
@@ -20,19 +22,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, delete, inspect, select, text
 
 import keys
 from dropbox.cli import cli
 from dropbox.config import Config
 from dropbox.db import ApiNonce, Envelope, Reporter, open_database
 from keys.identity_file import save_identity
+from tests.backends import Backend
 from tests.instance_builder import Instance, make_instance
 from tests.journalist_support import PASSPHRASE, files_under
-from tests.pg_server import postgres_server
-
-# tests/pg_server.py leaves its server's stderr pipe open (reported to its owner).
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+from tests.pg_server import PostgresServer
 
 DAY = dt.date(2026, 11, 2)
 
@@ -47,8 +47,8 @@ def run(instance_dir: Path, *args: str, database_url: str | None = None) -> Resu
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> Iterator[Instance]:
-    built = make_instance(tmp_path / "source")
+def source(tmp_path: Path, backend: Backend) -> Iterator[Instance]:
+    built = make_instance(tmp_path / "source", backend=backend)
     reporter = built.add_reporter(last_active=DAY, created=dt.date(2026, 10, 1))
     report = built.add_envelope(reporter, DAY, emergency=True, plaintext=os.urandom(150_000))
     built.add_envelope(reporter, DAY, kind="attachment", parent_id=report)
@@ -76,10 +76,32 @@ def identity_file(tmp_path: Path, source: Instance) -> Path:
 @pytest.fixture
 def backup_file(tmp_path: Path, source: Instance) -> Path:
     path = tmp_path / "drop.backup"
-    result = run(source.config.instance_dir, "backup", "--to", str(path))
+    result = run(source.config.instance_dir, "backup", "--to", str(path),
+                 database_url=source.backend.url)
     assert result.exit_code == 0, result.output
     assert "2 reporters, 3 envelopes" in result.output
     return path
+
+
+@pytest.fixture
+def postgres_target(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh empty PostgreSQL database to restore into."""
+    cluster: PostgresServer = request.getfixturevalue("postgres_cluster")
+    with cluster.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def target_url(source: Instance, request: pytest.FixtureRequest) -> str | None:
+    """Where a restore writes: a fresh database on the source's store (None: SQLite)."""
+    if not source.backend.is_postgres:
+        return None
+    url: str = request.getfixturevalue("postgres_target")
+    return url
+
+
+def sqlite_url(instance_dir: Path) -> str:
+    return f"sqlite:///{instance_dir / 'drop.sqlite3'}"
 
 
 def rows(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -118,77 +140,105 @@ def test_backup_is_one_envelope_for_the_responders(source: Instance, backup_file
         members = tar.getmembers()
     assert members[-1].name == "database.jsonl"
     assert all(m.mtime == 0 and m.uid == 0 and m.isreg() for m in members)
-    again = run(source.config.instance_dir, "backup", "--to", str(backup_file))
+    again = run(source.config.instance_dir, "backup", "--to", str(backup_file),
+                database_url=source.backend.url)
     assert again.exit_code == 1 and "already exists" in again.output
     assert backup_file.read_bytes() == data
 
 
 def test_round_trip_restores_rows_files_and_cursor(source: Instance, backup_file: Path,
-                                                   identity_file: Path, tmp_path: Path) -> None:
-    target, result = restore(tmp_path, backup_file, identity_file)
+                                                   identity_file: Path, tmp_path: Path,
+                                                   target_url: str | None) -> None:
+    target, result = restore(tmp_path, backup_file, identity_file, database_url=target_url)
     assert result.exit_code == 0, result.output
     assert "2 reporters, 3 envelopes" in result.output
     assert source.identity.public.fingerprint in result.output
-    assert rows(source.config.database_url) == rows(f"sqlite:///{target / 'drop.sqlite3'}")
+    restored_url = target_url or sqlite_url(target)
+    assert rows(source.config.database_url) == rows(restored_url)
     assert instance_bytes(source.config.instance_dir) == instance_bytes(target)
     assert not [n for n in files_under(target) if n.startswith(".restore")]
     # The deleted newest envelope's seq must not come back for a new report.
-    restored = open_database(f"sqlite:///{target / 'drop.sqlite3'}", target)
+    restored = open_database(restored_url, target)
     with restored.session() as session, session.begin():
-        high = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name='envelopes'"))
+        if target_url is None:
+            high = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name='envelopes'"))
+            assert high == 4
         fresh = Envelope(id=secrets.token_hex(16), reporter_id=next(iter(source.reporter_ids())),
                          kind="report", size=1)
         session.add(fresh)
         session.flush()
-        assert fresh.seq == high + 1 == 5
+        assert fresh.seq == 5
     restored.engine.dispose()
 
 
-def test_restore_into_postgres(source: Instance, backup_file: Path, identity_file: Path,
-                               tmp_path: Path) -> None:
-    with postgres_server() as url:
-        target, result = restore(tmp_path, backup_file, identity_file, database_url=url)
+def test_restore_into_the_other_store_and_back(source: Instance, backup_file: Path,
+                                               identity_file: Path, tmp_path: Path,
+                                               request: pytest.FixtureRequest) -> None:
+    other_url: str | None = (None if source.backend.is_postgres
+                             else request.getfixturevalue("postgres_target"))
+    target, result = restore(tmp_path, backup_file, identity_file, database_url=other_url)
+    assert result.exit_code == 0, result.output
+    other = other_url or sqlite_url(target)
+    assert rows(other) == rows(source.config.database_url)
+    second = tmp_path / "other-again.backup"
+    assert run(target, "backup", "--to", str(second), database_url=other_url).exit_code == 0
+    home_url = None
+    if source.backend.is_postgres:
+        home_url = request.getfixturevalue("postgres_cluster").create_database()
+    try:
+        again, result = restore(tmp_path, second, identity_file, name="back-home",
+                                database_url=home_url)
         assert result.exit_code == 0, result.output
-        assert rows(url) == rows(source.config.database_url)
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            assert connection.scalar(text("SELECT nextval('envelopes_seq_seq')")) == 5
-        engine.dispose()
-        second = tmp_path / "pg-again.backup"
-        assert run(target, "backup", "--to", str(second), database_url=url).exit_code == 0
-        again, result = restore(tmp_path, second, identity_file, name="from-pg")
-        assert result.exit_code == 0, result.output
-        assert rows(f"sqlite:///{again / 'drop.sqlite3'}") == rows(url)
+        assert rows(home_url or sqlite_url(again)) == rows(other)
+        if other_url is not None:
+            engine = create_engine(other_url)
+            with engine.begin() as connection:
+                assert connection.scalar(text("SELECT nextval('envelopes_seq_seq')")) == 5
+            engine.dispose()
+    finally:
+        if home_url is not None:
+            request.getfixturevalue("postgres_cluster").drop_database(home_url)
 
 
-def _assert_refused(tmp_path: Path, backup: Path, identity: Path, expected: str) -> None:
+def _assert_refused(tmp_path: Path, backup: Path, identity: Path, expected: str,
+                    target_url: str | None) -> None:
     target = tmp_path / "victim" / "instance"
     Config.for_instance(target, {"DROPBOX_RUNTIME_DIR": str(tmp_path / "victim" / "run")})
     before = files_under(target)
-    _, result = restore(tmp_path, backup, identity, name="victim")
+    _, result = restore(tmp_path, backup, identity, name="victim", database_url=target_url)
     assert result.exit_code == 1
     assert "nothing was restored" in result.output
     assert expected in result.output
     assert files_under(target) == before
+    if target_url is not None:
+        engine = create_engine(target_url)
+        try:
+            tables = inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+        if "reporters" in tables:
+            assert rows(target_url) == {"reporters": [], "envelopes": [], "api_nonces": []}
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
 def test_damaged_backup_restores_nothing(backup_file: Path, identity_file: Path,
-                                         tmp_path: Path, damage: str) -> None:
+                                         tmp_path: Path, damage: str,
+        target_url: str | None) -> None:
     data = bytearray(backup_file.read_bytes())
     if damage == "flip":
         data[len(data) // 2] ^= 0x01
     else:
         del data[-1000:]
     backup_file.write_bytes(bytes(data))
-    _assert_refused(tmp_path, backup_file, identity_file, "damaged")
+    _assert_refused(tmp_path, backup_file, identity_file, "damaged", target_url)
 
 
 def test_wrong_passphrase_restores_nothing(backup_file: Path, identity_file: Path,
-                                           tmp_path: Path) -> None:
+                                           tmp_path: Path,
+        target_url: str | None) -> None:
     other = tmp_path / "other.key"
     save_identity(keys.ResponderIdentity.generate(), other, PASSPHRASE)
-    _assert_refused(tmp_path, backup_file, other, "not encrypted to your key")
+    _assert_refused(tmp_path, backup_file, other, "not encrypted to your key", target_url)
 
 
 def _sealed_tar(members: list[tuple[tarfile.TarInfo, bytes]],
@@ -223,15 +273,17 @@ HOSTILE = {
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_archive_restores_nothing(case: str, source: Instance, identity_file: Path,
-                                          tmp_path: Path) -> None:
+                                          tmp_path: Path,
+        target_url: str | None) -> None:
     infos, expected = HOSTILE[case]
     members = [(info, b"\0" * 16) for info in infos]
     backup = _sealed_tar(members, source.identity.public, tmp_path / f"{case}.backup")
-    _assert_refused(tmp_path, backup, identity_file, expected)
+    _assert_refused(tmp_path, backup, identity_file, expected, target_url)
 
 
 def test_rows_without_files_restore_nothing(source: Instance, identity_file: Path,
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path,
+        target_url: str | None) -> None:
     header = b'{"drop_backup_db": 1, "envelope_seq_high_water": 1}\n'
     reporter = {"id": "b" * 32, "login_hash": "c" * 64,
                 "reply_key": str(keys.ReplyKeyPair.generate().public),
@@ -246,21 +298,21 @@ def test_rows_without_files_restore_nothing(source: Instance, identity_file: Pat
                           (_info("instance-salt"), (instance / "instance-salt").read_bytes()),
                           (_info("database.jsonl"), lines)],
                          source.identity.public, tmp_path / "no-files.backup")
-    _assert_refused(tmp_path, backup, identity_file, "do not match its database")
+    _assert_refused(tmp_path, backup, identity_file, "do not match its database", target_url)
 
 
 def test_refuses_a_non_empty_instance(source: Instance, backup_file: Path,
                                       identity_file: Path) -> None:
     before = rows(source.config.database_url)
     result = run(source.config.instance_dir, "restore", "--from", str(backup_file),
-                 "--identity", str(identity_file))
+                 "--identity", str(identity_file), database_url=source.backend.url)
     assert result.exit_code == 1
     assert "not empty" in result.output
     assert rows(source.config.database_url) == before
 
 
 def test_envelope_deleted_after_the_snapshot_leaves_with_its_row(
-    source: Instance, identity_file: Path, tmp_path: Path
+    source: Instance, identity_file: Path, tmp_path: Path, target_url: str | None
 ) -> None:
     # The moment between a deletion's row removal and its file wipe, seen from the
     # other side: the snapshot has the row, the file is already gone.
@@ -268,11 +320,12 @@ def test_envelope_deleted_after_the_snapshot_leaves_with_its_row(
         victim = session.scalars(select(Envelope.id).where(Envelope.kind == "followup")).one()
     source.store.secure_delete(victim)
     backup = tmp_path / "racy.backup"
-    result = run(source.config.instance_dir, "backup", "--to", str(backup))
+    result = run(source.config.instance_dir, "backup", "--to", str(backup),
+                 database_url=source.backend.url)
     assert result.exit_code == 0 and "2 envelopes" in result.output
-    target, restored = restore(tmp_path, backup, identity_file)
+    target, restored = restore(tmp_path, backup, identity_file, database_url=target_url)
     assert restored.exit_code == 0, restored.output
-    ids = [row[1] for row in rows(f"sqlite:///{target / 'drop.sqlite3'}")["envelopes"]]
+    ids = [row[1] for row in rows(target_url or sqlite_url(target))["envelopes"]]
     assert victim not in ids and len(ids) == 2
 
 
@@ -284,7 +337,8 @@ def test_envelope_deleted_after_the_snapshot_leaves_with_its_row(
 ])
 def test_hostile_instance_files_and_rows_restore_nothing(
     case: str, expected: str, source: Instance, identity_file: Path, tmp_path: Path
-) -> None:
+,
+        target_url: str | None) -> None:
     instance = source.config.instance_dir
     header = b'{"drop_backup_db": 1, "envelope_seq_high_water": 0}\n'
     reporter = {"id": "b" * 32, "login_hash": "c" * 64,
@@ -299,13 +353,14 @@ def test_hostile_instance_files_and_rows_restore_nothing(
     if case == "no-keyring":
         members = members[1:]
     backup = _sealed_tar(members, source.identity.public, tmp_path / f"{case}.backup")
-    _assert_refused(tmp_path, backup, identity_file, expected)
+    _assert_refused(tmp_path, backup, identity_file, expected, target_url)
 
 
 def test_data_after_the_archive_restores_nothing(source: Instance, identity_file: Path,
-                                                 tmp_path: Path) -> None:
+                                                 tmp_path: Path,
+        target_url: str | None) -> None:
     instance = source.config.instance_dir
     members = [(_info("keyring.json"), (instance / "keyring.json").read_bytes())]
     backup = _sealed_tar(members, source.identity.public, tmp_path / "trailing.backup",
                          trailing=b"smuggled")
-    _assert_refused(tmp_path, backup, identity_file, "data after the end")
+    _assert_refused(tmp_path, backup, identity_file, "data after the end", target_url)

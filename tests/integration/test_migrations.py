@@ -18,21 +18,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from dropbox.db import Base, Envelope, Reporter, alembic_config, make_engine, upgrade_schema
-from tests.pg_server import postgres_server
-
-# tests/pg_server.py leaves its server's stderr pipe open (reported to its owner).
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@pytest.fixture(scope="module")
-def postgres_admin_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+from tests.pg_server import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,16 +31,14 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
     """An engine on a brand-new empty database of each kind."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'drop.sqlite3'}")
-    else:
-        admin_url: str = request.getfixturevalue("postgres_admin_url")
-        name = f"drop_{secrets.token_hex(6)}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        engine = make_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
-    yield engine
-    engine.dispose()
+        yield engine
+        engine.dispose()
+        return
+    cluster: PostgresServer = request.getfixturevalue("postgres_cluster")
+    with cluster.fresh_database() as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _upgrade(engine: Engine, revision: str) -> None:

@@ -8,8 +8,10 @@ end the server is restarted, then:
 every acknowledged report is there and decrypts to exactly what was sent,
 every stored report is complete (an unacknowledged one may have been saved
 whole, never in part), rows and files match one to one, `tmp/` is empty
-(`gunicorn.conf.py` clears it when the master starts),
-`PRAGMA integrity_check` is ok, no plaintext is at rest and the logs are clean.
+(`gunicorn.conf.py` clears it when the master starts), the database is intact
+(SQLite: `PRAGMA integrity_check`; PostgreSQL: amcheck), no plaintext is at
+rest (on PostgreSQL, a dump of the database is scanned too) and the logs are clean.
+The scenario runs on both stores.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,7 @@ import pytest
 import requests
 
 from keys import ResponderIdentity
+from tests.backends import SQLITE, Backend
 from tests.gunicorn_server import GunicornReporter
 from tests.integration.reliability_checks import (
     assert_logs_clean,
@@ -34,6 +38,7 @@ from tests.integration.reliability_checks import (
     open_reports,
     times_of_day,
 )
+from tests.pg_server import PostgresServer
 from tests.reporter_client import pattern_block, submit_js_off, submit_js_on
 
 SIZES = (0, 100_000, 700_000, 2_500_000)
@@ -115,10 +120,11 @@ class CrashRun:
         self.sent.append(Sent(text, digests, outcome.acknowledged))
 
 
-def crash_scenario(root: Path, uploads: int, seed: int) -> CrashRun:
+def crash_scenario(root: Path, uploads: int, seed: int, backend: Backend = SQLITE) -> CrashRun:
     """Run `uploads` uploads with kills; returns the run after all checks passed."""
     identity = ResponderIdentity.generate()
-    server = GunicornReporter(root=root, responder=identity, workers=2, threads=4).start()
+    server = GunicornReporter(root=root, responder=identity, workers=2, threads=4,
+                              backend=backend).start()
     run = CrashRun(server, random.Random(seed), "CRASH-" + secrets.token_hex(6))
     print(f"crash scenario seed {seed}")
     js_off = [i for i in range(uploads) if i % 4 != 3]
@@ -138,10 +144,12 @@ def crash_scenario(root: Path, uploads: int, seed: int) -> CrashRun:
         server.restart()
         instance = server.instance_dir
         run.temp_after_restart = leftover_temp_files(instance)
-        assert_store_consistent(instance, temp_must_be_empty=False)
+        assert_store_consistent(instance, temp_must_be_empty=False,
+                                database_url=server.database_url)
         spool = root / "spool"
         spool.mkdir()
-        stored = {r.text: r for r in open_reports(instance, identity, spool)}
+        stored = {r.text: r
+                  for r in open_reports(instance, identity, spool, server.database_url)}
         for item in run.sent:
             if item.acknowledged:
                 assert item.text in stored, f"acknowledged report lost: {item.text}"
@@ -155,10 +163,17 @@ def crash_scenario(root: Path, uploads: int, seed: int) -> CrashRun:
     return run
 
 
-@pytest.fixture(scope="module")
-def crash_run(tmp_path_factory: pytest.TempPathFactory) -> CrashRun:
-    return crash_scenario(tmp_path_factory.mktemp("crash"), uploads=20,
-                          seed=secrets.randbits(32))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def crash_run(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashRun]:
+    root = tmp_path_factory.mktemp("crash")
+    if request.param == "sqlite":
+        yield crash_scenario(root, uploads=20, seed=secrets.randbits(32))
+        return
+    cluster: PostgresServer = request.getfixturevalue("postgres_cluster")
+    with cluster.fresh_database() as url:
+        yield crash_scenario(root, uploads=20, seed=secrets.randbits(32),
+                             backend=Backend("postgresql", url))
 
 
 def test_kill_9_during_uploads_loses_nothing_acknowledged(crash_run: CrashRun) -> None:

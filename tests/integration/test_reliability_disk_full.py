@@ -6,6 +6,8 @@ The instance dir sits on an 8 MiB tmpfs mounted in a private mount namespace
 fails with EFBIG, which reaches the app as the same OSError as ENOSPC.
 A 20 MB JS-off upload must get the "could not be saved" page, leave no temp
 file, no envelope file and no row behind, and the next report must be saved.
+On PostgreSQL (the scenario runs on both stores) only the envelope files are on
+the small disk; the refused upload must still leave no row in the database.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import pytest
 import requests
 
 from keys import ResponderIdentity
+from tests.backends import Backend
 from tests.gunicorn_server import GunicornReporter, can_mount_private_tmpfs
 from tests.integration.reliability_checks import (
+    Row,
     assert_logs_clean,
     assert_no_plaintext_at_rest,
     integrity_check,
+    postgres_integrity_problems,
+    postgres_rows,
     rows,
     snapshot_database,
 )
@@ -33,11 +39,13 @@ NOT_SAVED = "could not be saved, and nothing of it was kept"
 
 
 @pytest.fixture
-def small_disk_server(tmp_path: Path) -> GunicornReporter:
+def small_disk_server(tmp_path: Path, backend: Backend) -> GunicornReporter:
     identity = ResponderIdentity.generate()
     if can_mount_private_tmpfs():
-        return GunicornReporter(root=tmp_path, responder=identity, small_disk_bytes=SMALL_DISK)
-    return GunicornReporter(root=tmp_path, responder=identity, file_size_limit=SMALL_DISK)
+        return GunicornReporter(root=tmp_path, responder=identity, small_disk_bytes=SMALL_DISK,
+                                backend=backend)
+    return GunicornReporter(root=tmp_path, responder=identity, file_size_limit=SMALL_DISK,
+                            backend=backend)
 
 
 def stored_files(instance: Path) -> tuple[list[str], list[str]]:
@@ -53,6 +61,9 @@ def test_upload_that_does_not_fit_is_refused_and_nothing_remains(
     def db() -> Path:
         return snapshot_database(server.instance_view(), tmp_path / "snapshots")
 
+    def stored_rows() -> list[Row]:
+        return postgres_rows(server.database_url) if server.database_url else rows(db())
+
     marker = "DISKFULL-" + secrets.token_hex(6)
     codenames: list[str] = []
     try:
@@ -61,7 +72,7 @@ def test_upload_that_does_not_fit_is_refused_and_nothing_remains(
             first, _ = submit_js_off(session, server.url, f"{marker} before")
         assert first.acknowledged
         codenames.append(first.codename)
-        before_rows, before_files = rows(db()), stored_files(instance)
+        before_rows, before_files = stored_rows(), stored_files(instance)
 
         with requests.Session() as session:
             refused, _ = submit_js_off(
@@ -70,7 +81,7 @@ def test_upload_that_does_not_fit_is_refused_and_nothing_remains(
             )
         assert refused.status == 500 and not refused.acknowledged
         assert NOT_SAVED in refused.text
-        assert rows(db()) == before_rows
+        assert stored_rows() == before_rows
         assert stored_files(instance) == before_files
 
         with requests.Session() as session:
@@ -84,10 +95,14 @@ def test_upload_that_does_not_fit_is_refused_and_nothing_remains(
                                      [(pattern_block(f"{marker} small"), 200_000)])
         assert after.acknowledged
         codenames.append(after.codename)
-        assert len(rows(db())) == len(before_rows) + 2
+        assert len(stored_rows()) == len(before_rows) + 2
         assert stored_files(instance)[1] == []
-        assert integrity_check(db()) == "ok"
-        scan_paths = [instance, server.runtime_dir, server.tmp_dir]
+        if server.database_url:
+            assert postgres_integrity_problems(server.database_url) == []
+        else:
+            assert integrity_check(db()) == "ok"
+        dumps = server.backend.at_rest_paths(tmp_path / "db-dumps")
+        scan_paths = [instance, server.runtime_dir, server.tmp_dir, *dumps]
         assert_no_plaintext_at_rest(scan_paths, marker, *codenames)
     finally:
         server.stop()

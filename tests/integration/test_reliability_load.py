@@ -7,6 +7,8 @@ the deployed gunicorn settings (2 gthread workers of 16 threads). Required:
 no connection error, no status but 200 and the documented 503 "busy" page,
 every acknowledged report stored and decrypting to what was sent, no
 unacknowledged one stored, worker RSS bounded, no plaintext at rest, clean logs.
+Runs on both stores (on PostgreSQL the database is checked with amcheck and a
+dump of it is scanned for plaintext).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import psutil  # type: ignore[import-untyped]
 import requests
 
 from keys import ResponderIdentity
+from tests.backends import SQLITE, Backend
 from tests.gunicorn_server import GunicornReporter
 from tests.integration.reliability_checks import (
     assert_logs_clean,
@@ -103,10 +106,12 @@ class LoadRun:
             stop.wait(0.1)
 
 
-def load_scenario(root: Path, reporters: int, seconds: float) -> LoadRun:
+def load_scenario(root: Path, reporters: int, seconds: float,
+                  backend: Backend = SQLITE) -> LoadRun:
     """Run the load, then every check; returns the run for the caller's own asserts."""
     identity = ResponderIdentity.generate()
-    server = GunicornReporter(root=root, responder=identity, workers=2, threads=16).start()
+    server = GunicornReporter(root=root, responder=identity, workers=2, threads=16,
+                              backend=backend).start()
     run = LoadRun(server, "LOAD-" + secrets.token_hex(6), time.monotonic() + seconds)
     stop = threading.Event()
     sampler = threading.Thread(target=run.sample_rss, args=(stop,), daemon=True)
@@ -120,11 +125,12 @@ def load_scenario(root: Path, reporters: int, seconds: float) -> LoadRun:
         stop.set()
         sampler.join()
         server.restart()
-        assert_store_consistent(server.instance_dir)
+        assert_store_consistent(server.instance_dir, database_url=server.database_url)
         spool = root / "spool"
         spool.mkdir()
         stored = {r.text: r.attachment_sha256
-                  for r in open_reports(server.instance_dir, identity, spool)}
+                  for r in open_reports(server.instance_dir, identity, spool,
+                                        server.database_url)}
     finally:
         stop.set()
         server.stop()
@@ -140,7 +146,7 @@ def load_scenario(root: Path, reporters: int, seconds: float) -> LoadRun:
     return run
 
 
-def test_thirty_reporters_for_ten_seconds(tmp_path: Path) -> None:
-    run = load_scenario(tmp_path, reporters=30, seconds=10)
+def test_thirty_reporters_for_ten_seconds(tmp_path: Path, backend: Backend) -> None:
+    run = load_scenario(tmp_path, reporters=30, seconds=10, backend=backend)
     print(f"statuses {dict(run.statuses)}, peak worker RSS {run.peak_rss // MiB} MiB")
     assert len(run.acknowledged) >= 30, run.statuses

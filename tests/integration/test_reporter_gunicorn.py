@@ -4,8 +4,9 @@ The attachment is streamed by `requests` from a generator-backed body (never
 whole in the test's memory either); the workers' RSS is sampled throughout. A
 worker that buffered the file would grow by 50 MB; ours must stay within a
 small margin of what a tiny report costs (which includes Argon2id's 32 MiB).
-Afterwards no plaintext is in the instance, runtime or temp dirs or the logs,
-and the stored attachment decrypts to exactly what was sent.
+Afterwards no plaintext is in the instance, runtime or temp dirs, the logs or
+(on PostgreSQL) a dump of the database, rows and envelope files match, and the
+stored attachment decrypts to exactly what was sent. Runs on both stores.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 import requests
+from sqlalchemy import create_engine, select
 
+from dropbox.db import Envelope
 from keys import Report, decode_message, decrypt
 from tests.integration.conftest import RunningReporter
 from tests.plaintext_scan import assert_no_plaintext
@@ -169,7 +172,13 @@ def test_large_js_off_upload_streams_in_bounded_memory(
             assert not any(needle in window for needle in needles)
             overlap = window[-256:]
     others = [p for p in server.instance.rglob("*") if p.is_file() and p != big]
-    assert_no_plaintext([*others, server.runtime, server.tmp, server.logs], marker, codename)
+    assert_no_plaintext([*others, server.runtime, server.tmp, server.logs,
+                         *server.database_dumps()], marker, codename)
+    engine = create_engine(server.database_url)
+    with engine.connect() as connection:
+        stored = set(connection.scalars(select(Envelope.id)))
+    engine.dispose()
+    assert stored == {p.name for p in envelopes}
     assert (server.logs / "access.log").read_bytes() == b""
     logged = b"".join(p.read_bytes() for p in server.logs.iterdir())
     assert b"GET /" not in logged and b"POST /" not in logged and b"python-requests" not in logged

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from unittest import mock
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import keys
@@ -40,8 +39,8 @@ from dropbox.responder_app import create_responder_app
 from dropbox.services import services
 from journalist_cli.errors import NetworkError
 from journalist_cli.main import cli
+from tests.backends import Backend
 from tests.journalist_support import PASSPHRASE
-from tests.pg_server import postgres_server
 from tests.plaintext_scan import assert_no_plaintext
 from tests.unit.conftest import codename_from, csrf_from, csrf_token, post_multipart
 
@@ -62,6 +61,7 @@ class Loop:
     api_url: str
     offline_env: dict[str, str]
     online_env: dict[str, str]
+    backend: Backend
 
     def online(self, *args: str) -> Result:
         return CliRunner().invoke(cli, list(args), env=self.online_env, catch_exceptions=False)
@@ -84,29 +84,11 @@ def _no_network(*_args: object, **_kwargs: object) -> NoReturn:
     raise AssertionError("an air-gapped command tried to open a socket")
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-def _fresh_database(server_url: str) -> str:
-    """A new, empty database on the test server, so each loop starts from nothing."""
-    name = f"loop_{secrets.token_hex(4)}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{server_url.rsplit('/', 1)[0]}/{name}"
-
-
 # The whole loop runs on both stores the drop supports (issue: PostgreSQL as a
 # first-class store): SQLite in the instance dir and a real PostgreSQL server.
-@pytest.fixture(params=["sqlite", "postgresql"])
-def loop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loop]:
-    settings = {"DROPBOX_RUNTIME_DIR": str(tmp_path / "runtime")}
-    if request.param == "postgresql":
-        settings["DROPBOX_DATABASE_URL"] = _fresh_database(request.getfixturevalue("postgres_url"))
+@pytest.fixture
+def loop(backend: Backend, tmp_path: Path) -> Iterator[Loop]:
+    settings = {"DROPBOX_RUNTIME_DIR": str(tmp_path / "runtime"), **backend.env()}
     config = Config.for_instance(tmp_path / "instance", settings).replace(testing=True)
     offline_env = {"JOURNALIST_HOME": str(tmp_path / "airgapped"),
                    "JOURNALIST_PASSPHRASE": PASSPHRASE, "COLUMNS": "200"}
@@ -121,7 +103,7 @@ def loop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loop]:
     online_env = {"JOURNALIST_HOME": str(tmp_path / "networked"), "JOURNALIST_SERVER": api_url,
                   "JOURNALIST_ONLINE_KEY": online_key.stdout.strip(), "COLUMNS": "200"}
     reporter = create_app(config)
-    yield Loop(tmp_path, config, reporter, api_url, offline_env, online_env)
+    yield Loop(tmp_path, config, reporter, api_url, offline_env, online_env, backend)
     server.shutdown()
     thread.join()
     services(reporter).database.engine.dispose()
@@ -230,7 +212,8 @@ def test_report_reply_round_trip_across_the_air_gap(loop: Loop) -> None:
 
 def _server_cannot_read(loop: Loop, *plaintexts: str) -> None:
     """No plaintext at rest on the server, and no key there opens the reply."""
-    assert_no_plaintext([loop.config.instance_dir], *plaintexts)
+    dumps = loop.backend.at_rest_paths(loop.root / "dumps")
+    assert_no_plaintext([loop.config.instance_dir, *dumps], *plaintexts)
     envelopes = loop.config.instance_dir / "envelopes"
     stranger = keys.ResponderIdentity.generate()
     for path in envelopes.iterdir():

@@ -1,9 +1,13 @@
 """Fixtures for the unit layer.
 
+Responder API (`api`): the app on a private instance with one responder and
+its online key, on each store.
+
 Reporter app (dropbox/reporter): a fresh instance dir, runtime dir and system
 temp dir per test, a keyring holding one responder whose identity the test
 keeps (to decrypt what the server stored), and helpers to read CSRF tokens
-and codenames out of pages.
+and codenames out of pages. `reporter_env` (and so `client`) runs each test
+on both stores, SQLite and PostgreSQL (`backend`, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from dropbox.config import Config
 from dropbox.keyring import Keyring
 from dropbox.services import Services, services
 from keys import ResponderIdentity, decrypt
+from tests.backends import SQLITE, Backend
+from tests.journalist_support import ApiEnv, make_api_env
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CODENAME_RE = re.compile(r'<output id="codename-value" class="codename">([^<]+)</output>')
@@ -39,13 +45,16 @@ class ReporterEnv:
     config: Config
     identity: ResponderIdentity
     system_tmp: Path
+    backend: Backend = SQLITE
 
     @property
     def services(self) -> Services:
         return services(self.app)
 
     def scan_paths(self) -> list[Path]:
-        return [self.config.instance_dir, self.config.runtime_dir, self.system_tmp]
+        """Everything the app could have written, a dump of the database included."""
+        dumps = self.backend.at_rest_paths(self.system_tmp.parent / "db-dumps")
+        return [self.config.instance_dir, self.config.runtime_dir, self.system_tmp, *dumps]
 
     def client(self) -> FlaskClient:
         return self.app.test_client()
@@ -106,23 +115,25 @@ def post_multipart(client: FlaskClient, path: str, parts: list[Part], **kwargs: 
     return client.post(path, data=body, content_type=content_type, **kwargs)
 
 
-def make_reporter_env(root: Path, *, with_keyring: bool = True, **overrides: object) -> ReporterEnv:
+def make_reporter_env(root: Path, *, with_keyring: bool = True, backend: Backend = SQLITE,
+                      **overrides: object) -> ReporterEnv:
     system_tmp = root / "systmp"
     system_tmp.mkdir()
     config = Config.for_instance(
-        root / "instance", {"DROPBOX_RUNTIME_DIR": str(root / "runtime")}
+        root / "instance", {"DROPBOX_RUNTIME_DIR": str(root / "runtime"), **backend.env()}
     ).replace(testing=True, **overrides)
     identity = ResponderIdentity.generate()
     if with_keyring:
         Keyring.load(config.keyring_path).add("Test responder", str(identity.public))
-    return ReporterEnv(create_app(config), config, identity, system_tmp)
+    return ReporterEnv(create_app(config), config, identity, system_tmp, backend)
 
 
 @pytest.fixture
-def reporter_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReporterEnv]:
+def reporter_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 backend: Backend) -> Iterator[ReporterEnv]:
     system_tmp = tmp_path / "systmp"
     monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
-    env = make_reporter_env(tmp_path)
+    env = make_reporter_env(tmp_path, backend=backend)
     yield env
     env.services.database.engine.dispose()
 
@@ -130,3 +141,10 @@ def reporter_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
 @pytest.fixture
 def client(reporter_env: ReporterEnv) -> FlaskClient:
     return reporter_env.client()
+
+
+@pytest.fixture
+def api(tmp_path: Path, backend: Backend) -> Iterator[ApiEnv]:
+    env = make_api_env(tmp_path, backend.env())
+    yield env
+    env.context.database.engine.dispose()

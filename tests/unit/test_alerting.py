@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from journalist_cli.alerting import EmergencyAlert, alert_text, parse_notify_command
 from journalist_cli.main import cli
+from tests.backends import Backend
 from tests.journalist_support import ApiEnv, make_api_env
 
 RECORDER = """\
@@ -38,8 +39,8 @@ JOURNALIST = Path(sys.executable).parent / "journalist"
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[ApiEnv, str]]:
-    env = make_api_env(tmp_path)
+def api(tmp_path: Path, backend: Backend) -> Iterator[tuple[ApiEnv, str]]:
+    env = make_api_env(tmp_path, backend.env())
     server = make_server("127.0.0.1", 0, env.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -49,6 +50,7 @@ def api(tmp_path: Path) -> Iterator[tuple[ApiEnv, str]]:
         server.shutdown()
         server.server_close()
         thread.join()
+        env.context.database.engine.dispose()
 
 
 @pytest.fixture

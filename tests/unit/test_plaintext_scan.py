@@ -10,7 +10,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from tests.pg_server import PostgresServer, dump_database
 from tests.plaintext_scan import PlaintextFound, assert_no_plaintext, scan
 
 MARKER = "zq-marker-7f3a9c21"
@@ -69,6 +71,34 @@ def test_finds_value_split_across_sqlite_overflow_pages(tmp_path: Path) -> None:
     findings = scan([tmp_path], MARKER)
     connection.close()
     assert any("table t" in f.how for f in findings), findings
+
+
+def test_finds_compressed_and_escaped_values_in_a_postgres_dump(
+    tmp_path: Path, postgres_cluster: PostgresServer
+) -> None:
+    with postgres_cluster.fresh_database() as url:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (id int, blob bytea, note text)"))
+            connection.execute(text("INSERT INTO t VALUES (1, :blob, :note)"),
+                               {"blob": gzip.compress(b"zipped " + MARKER.encode()),
+                                "note": "clean\tline\nwith escapes"})
+        engine.dispose()
+        clean_dump = tmp_path / "clean"
+        clean_dump.mkdir()
+        dump_database(url, clean_dump / "dump.sql")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (2, NULL, :note)"),
+                               {"note": "a\tb\\" + MARKER})
+        engine.dispose()
+        dump = dump_database(url, tmp_path / "dump.sql")
+    # The gzip stream is hex in the dump: only the decoded bytea field reveals it.
+    hows = [f.how for f in scan([clean_dump], MARKER)]
+    assert hows == ["table public.t → compressed@0 → raw"], hows
+    hows = [f.how for f in scan([dump], MARKER)]
+    assert "raw" in hows and "table public.t → raw" in hows, hows
+    assert_no_plaintext([clean_dump], "never-stored-marker-1")
 
 
 def test_clean_tree_passes_and_nested_dirs_are_walked(tmp_path: Path) -> None:

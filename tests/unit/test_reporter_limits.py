@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from dropbox.db import Reporter
 from dropbox.storage import EnvelopeStore
 from keys import generate_codename
+from tests.backends import Backend
 from tests.plaintext_scan import assert_no_plaintext
 from tests.unit.conftest import (
     Part,
@@ -39,9 +40,9 @@ def assert_refused_cleanly(env: ReporterEnv) -> None:
 
 
 @pytest.fixture
-def small_env(tmp_path: Path) -> Iterator[ReporterEnv]:
-    env = make_reporter_env(tmp_path, max_upload_bytes=MAX_UPLOAD, max_attachments=3,
-                            login_attempts_per_session=3)
+def small_env(tmp_path: Path, backend: Backend) -> Iterator[ReporterEnv]:
+    env = make_reporter_env(tmp_path, backend=backend, max_upload_bytes=MAX_UPLOAD,
+                            max_attachments=3, login_attempts_per_session=3)
     yield env
     env.services.database.engine.dispose()
 
@@ -134,8 +135,8 @@ def test_invalid_fields_rerender_the_form_with_tied_errors(
     assert_refused_cleanly(reporter_env)
 
 
-def test_text_field_longer_than_allowed(tmp_path: Path) -> None:
-    env = make_reporter_env(tmp_path, max_text_chars=100)
+def test_text_field_longer_than_allowed(tmp_path: Path, backend: Backend) -> None:
+    env = make_reporter_env(tmp_path, backend=backend, max_text_chars=100)
     client = env.client()
     response = post_multipart(client, "/submit", report_parts(client, [], text="z" * 1000))
     assert response.status_code == 400

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from dropbox.config import Config, ConfigError
 from dropbox.db import open_database
@@ -21,6 +22,7 @@ from dropbox.reporter.multipart import FieldBuffer, PartInfo, read_multipart
 from dropbox.sessions import SessionStore
 from dropbox.storage import EnvelopeStore, StorageError, UnknownEnvelope
 from keys import ResponderIdentity
+from tests.backends import Backend
 from tests.unit.conftest import multipart
 
 
@@ -157,6 +159,18 @@ def test_database_migrations_and_sqlite_pragmas(tmp_path: Path) -> None:
             "SELECT name FROM sqlite_master WHERE type='table'"
         )
     }
+    assert {"reporters", "envelopes", "api_nonces", "alembic_version"} <= tables
+
+
+def test_database_schema_on_each_store(tmp_path: Path, backend: Backend) -> None:
+    url = backend.url or f"sqlite:///{tmp_path / 'drop.sqlite3'}"
+    database = open_database(url, tmp_path)
+    open_database(url, tmp_path).engine.dispose()  # idempotent, as a second worker would
+    try:
+        assert database.engine.dialect.name == backend.name
+        tables = set(inspect(database.engine).get_table_names())
+    finally:
+        database.engine.dispose()
     assert {"reporters", "envelopes", "api_nonces", "alembic_version"} <= tables
 
 

@@ -6,20 +6,14 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 import keys
 from dropbox.keyring import Keyring
-from tests.journalist_support import ApiEnv, make_api_env
+from tests.journalist_support import ApiEnv
 
 UNAUTHORIZED = b'{"error":"unauthorized"}\n'
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> ApiEnv:
-    return make_api_env(tmp_path)
 
 
 def test_a_signed_request_is_served(api: ApiEnv) -> None:

@@ -11,21 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 import keys
-from tests.journalist_support import ApiEnv, make_api_env, new_id, seal
+from tests.journalist_support import ApiEnv, new_id, seal
 
 UNAUTHORIZED = b'{"error":"unauthorized"}\n'
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> ApiEnv:
-    return make_api_env(tmp_path)
 
 
 def _upload(api: ApiEnv, spell: Callable[[str], str]) -> Any:

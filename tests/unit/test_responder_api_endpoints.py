@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import select
 
 import keys
 from dropbox.db import Envelope, Reporter
-from tests.journalist_support import ApiEnv, make_api_env, new_id, seal
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> ApiEnv:
-    return make_api_env(tmp_path)
+from tests.journalist_support import ApiEnv, new_id, seal
 
 
 def test_items_are_listed_in_pages_after_a_cursor(api: ApiEnv) -> None:
