@@ -4,8 +4,11 @@ The reporter app receives a plaintext multipart upload and seals it as it
 streams (keys.Sealer), then fsyncs and renames it. Compared, on the same bytes
 and the same disk, with: a raw copy (write + fsync), `gpg --encrypt` to a
 cv25519 key (no compression), and PyNaCl's secretstream alone (+ fsync).
-Also the worker's peak RSS growth over its idle size, for a 50 MB upload and
-for the large one: a streaming server shows the same small growth for both.
+Also the worker's peak RSS growth over its idle size, for a 1 KB, a 50 MB and
+the large upload: a streaming server shows the same growth for all three (the
+1 KB one is what every JS-off report costs: its Argon2id login hash).
+
+The upload is 500 MB, the size the issue asks for; `--full` changes nothing here.
 """
 
 from __future__ import annotations
@@ -118,8 +121,11 @@ def upload(server: GunicornReporter, size: int) -> tuple[float, int]:
     return size / MB / elapsed, max(0, busy.peak - idle.peak)
 
 
+UPLOAD_MB = 500
+
+
 def measure(options: Options) -> Figure:
-    size = (500 if options.full else 200) * MB
+    size = UPLOAD_MB * MB
     figure = Figure("seal", TITLE)
     with tempfile.TemporaryDirectory(prefix="bench-seal-") as tmp:
         root = Path(tmp)
@@ -135,6 +141,7 @@ def measure(options: Options) -> Figure:
                 sealed.append(speed)
                 growth.append(rss)
             growth_50 = [upload(server, 50 * MB)[1] for _ in range(options.runs)]
+            growth_1k = [upload(server, 1000)[1] for _ in range(options.runs)]
         finally:
             server.stop()
         home = gpg_home(root)
@@ -145,6 +152,7 @@ def measure(options: Options) -> Figure:
                              repeat(options.runs, lambda: gpg_encrypt(size, root, home)), "MB/s")
         ss_row = figure.add("PyNaCl secretstream + fsync",
                             repeat(options.runs, lambda: secretstream_alone(size, root)), "MB/s")
+    figure.add("worker peak RSS growth, 1 KB upload", [g / MiB for g in growth_1k], "MiB")
     figure.add("worker peak RSS growth, 50 MB upload", [g / MiB for g in growth_50], "MiB")
     figure.add(f"worker peak RSS growth, {size // MB} MB upload", [g / MiB for g in growth], "MiB")
     figure.ratio("drop / raw copy", seal_row, raw_row)

@@ -116,32 +116,50 @@ class Sealer:
         ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
             self._state, payload_key)
         self._dst = dst
-        self._buffer = bytearray()
+        # One chunk of plaintext, allocated once; `_filled` bytes of it are pending.
+        self._buffer = bytearray(CHUNK_SIZE)
+        self._filled = 0
         self._closed = False
         dst.write(header + ss_header)
 
+    def _push(self, plaintext: bytes, tag: int) -> None:
+        self._dst.write(sodium.crypto_secretstream_xchacha20poly1305_push(
+            self._state, plaintext, tag=tag))
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Add plaintext. Raises ValueError after `close()`."""
+        """Add plaintext (any C-contiguous buffer). Raises ValueError after `close()`.
+
+        `data` is used before this returns; the caller may reuse it afterwards.
+        """
         if self._closed:
             raise ValueError("this Sealer is closed")
         view = memoryview(data).cast("B")
         while len(view):
-            if len(self._buffer) == CHUNK_SIZE:
+            if self._filled == CHUNK_SIZE:
                 # More data follows a full chunk, so that chunk is not the last one.
-                self._dst.write(sodium.crypto_secretstream_xchacha20poly1305_push(
-                    self._state, bytes(self._buffer), tag=_TAG_MESSAGE))
-                self._buffer.clear()
-            room = CHUNK_SIZE - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
+                self._push(bytes(self._buffer), _TAG_MESSAGE)
+                self._filled = 0
+            if self._filled == 0 and len(view) > CHUNK_SIZE:
+                # A whole chunk with more after it: sealed straight from `data`,
+                # saving the copy through the buffer.
+                self._push(bytes(view[:CHUNK_SIZE]), _TAG_MESSAGE)
+                view = view[CHUNK_SIZE:]
+                continue
+            step = min(CHUNK_SIZE - self._filled, len(view))
+            self._buffer[self._filled:self._filled + step] = view[:step]
+            self._filled += step
+            view = view[step:]
 
     def close(self) -> None:
         """Emit the FINAL chunk. Idempotent."""
         if self._closed:
             return
-        self._dst.write(sodium.crypto_secretstream_xchacha20poly1305_push(
-            self._state, bytes(self._buffer), tag=_TAG_FINAL))
-        self._buffer.clear()
+        self._push(bytes(self._buffer[:self._filled]), _TAG_FINAL)
+        self._discard_buffer()
+
+    def _discard_buffer(self) -> None:
+        self._buffer[:] = bytes(CHUNK_SIZE)
+        self._filled = 0
         self._closed = True
 
     def __enter__(self) -> Sealer:
@@ -152,8 +170,7 @@ class Sealer:
         if exc_type is None:
             self.close()
         else:
-            self._buffer.clear()
-            self._closed = True
+            self._discard_buffer()
 
 
 def encrypt(src: ByteSource, dst: ByteSink, recipients: Sequence[Recipient]) -> None:

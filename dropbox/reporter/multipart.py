@@ -1,11 +1,13 @@
 """Streaming multipart/form-data reader: the request body never sits whole in memory or on disk.
 
-`read_multipart` reads `request.stream` a MiB at a time and feeds it in 64 KiB
-pieces to Werkzeug's sans-IO
-`MultipartDecoder`, and hands each part's bytes to a target chosen by the
-caller as soon as the part's headers are known: small text fields go to a
-bounded in-memory buffer, files go straight into a sealer or an envelope file.
-The byte limit is enforced on what is actually read, whatever Content-Length
+`read_multipart` reads `request.stream` a MiB at a time. Boundaries and part
+headers are parsed by Werkzeug's sans-IO `MultipartDecoder` (fed 64 KiB
+pieces); inside a part, a read that cannot contain a delimiter is handed to
+the part's target directly, as views of the bytes read (the decoder would copy
+every byte several times). Each part's bytes go to a target chosen by the caller
+as soon as the part's headers are known: small text fields go to a bounded
+in-memory buffer, files go straight into a sealer or an envelope file. The
+byte limit is enforced on what is actually read, whatever Content-Length
 claimed.
 """
 
@@ -24,6 +26,7 @@ from werkzeug.sansio.multipart import (
     File,
     MultipartDecoder,
     NeedData,
+    State,
 )
 
 from dropbox.reporter.errors import BadUpload, TooLarge
@@ -53,6 +56,34 @@ class _Decoder(MultipartDecoder):
         candidates = [i for i in (cr, lf) if i != -1]
         return min(candidates) if candidates else len(data)
 
+    def pass_through(self, chunk: bytes, target: PartTarget | None) -> bool:
+        """Hand `chunk` to `target` without parsing it, when that is what parsing would do.
+
+        Applies inside a part's data when neither `chunk` nor its junction
+        with the held-back bytes contains `--boundary`: the decoder would then
+        release everything up to its hold-back point as data, and so does
+        this, as views of `chunk`, keeping the same tail held back. Returns
+        False, having done nothing, when the decoder must parse `chunk`.
+        """
+        delimiter = b"--" + self.boundary
+        if self.state is not State.DATA or target is None:
+            return False
+        window = len(b"\r\n--") + len(self.boundary) + _BOUNDARY_SUFFIX_ROOM
+        if len(chunk) <= window or delimiter in chunk:
+            return False
+        held = bytes(self.buffer)
+        if delimiter in held + chunk[: len(delimiter)]:
+            return False
+        # The hold-back window lies inside `chunk`, so the cut is where it
+        # would be in the decoder's buffer (held + chunk), shifted by len(held).
+        cut = self._last_partial_boundary_index(chunk)
+        if held:
+            target.write(held)
+        if cut:
+            target.write(memoryview(chunk)[:cut])
+        self.buffer[:] = chunk[cut:]
+        return True
+
 
 class ByteStream(Protocol):
     """Anything with a binary read(size), such as request.stream."""
@@ -61,9 +92,9 @@ class ByteStream(Protocol):
 
 
 class PartTarget(Protocol):
-    """Where one part's bytes go."""
+    """Where one part's bytes go; `data` (bytes, or a view of bytes read) never changes."""
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -84,7 +115,7 @@ class FieldBuffer:
         self._data = bytearray()
         self.complete = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if len(self._data) + len(data) > self.limit:
             raise BadUpload(f"the field {self.name!r} is longer than allowed")
         self._data.extend(data)
@@ -173,6 +204,8 @@ def read_multipart(
         if keepalive is not None and time.monotonic() - last_keepalive > KEEPALIVE_SECONDS:
             keepalive()
             last_keepalive = time.monotonic()
+        if decoder.pass_through(chunk, target):
+            continue
         # Werkzeug's decoder is fastest fed 64 KiB at a time; the stream is
         # read a MiB at a time because gunicorn's reader copies its read-ahead
         # buffer on every call, so small reads cost a copy of up to a MiB each.

@@ -36,7 +36,7 @@ SEALED_MODE = "sealed"
 class EmptyFilePart:
     """The part a browser sends for a file input left empty; it must carry no bytes."""
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         raise BadUpload("a file part without a file name carried data")
 
     def finish(self) -> None:

@@ -41,7 +41,7 @@ class HashingWriter:
         self.size = 0
         self._hash = hashlib.sha256()
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.file.write(data)
         self._hash.update(data)
         self.size += len(data)
@@ -121,7 +121,7 @@ class SealingTarget:
         self._writer = HashingWriter(self._file)
         self._sealer = Sealer(self._writer, recipients)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self.plaintext_size += len(data)
         self._sealer.write(data)
 
@@ -148,7 +148,7 @@ class EnvelopeTarget:
         self._head = bytearray()
         self._header_len: int | None = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._header_len is None:
             self._head.extend(data[: _FIXED_HEADER - len(self._head)])
             if len(self._head) >= _FIXED_HEADER:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import io
 import os
 import stat
@@ -189,6 +190,48 @@ def test_property_sealer_round_trips_any_write_pattern(size: int, writes: list[i
         sealer.write(data[offset:])
     assert len(out.getvalue()) == expected_size(size)
     assert open_bytes(out.getvalue()) == data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(0, 5 * CHUNK_SIZE + 3),
+       writes=st.lists(st.tuples(st.integers(1, 3 * CHUNK_SIZE + 2),
+                                 st.sampled_from(["bytes", "view", "bytearray", "array"])),
+                       max_size=6))
+def test_property_sealer_takes_views_and_mutable_buffers(
+        size: int, writes: list[tuple[int, str]]) -> None:
+    """Whatever buffer type and split, the chunking is the format's and the caller may reuse it."""
+    data = os.urandom(size - size % 4)
+    out = io.BytesIO()
+    with Sealer(out, [ALICE.public]) as sealer:
+        offset = 0
+        for step, kind in [*writes, (len(data), "view")]:
+            piece = data[offset:offset + step - step % 4]
+            offset += len(piece)
+            if kind == "bytes":
+                sealer.write(piece)
+            elif kind == "view":
+                sealer.write(memoryview(data)[offset - len(piece):offset])
+            elif kind == "bytearray":
+                scratch = bytearray(piece)
+                sealer.write(memoryview(scratch))
+                scratch[:] = bytes(len(scratch))  # reused by the caller at once
+            else:
+                sealer.write(memoryview(array.array("I", piece)))  # a view of 4-byte items
+    assert len(out.getvalue()) == expected_size(len(data))
+    assert open_bytes(out.getvalue()) == data
+
+
+def test_sealer_seals_large_writes_in_whole_chunks_as_they_come() -> None:
+    out = io.BytesIO()
+    sealer = Sealer(out, [ALICE.public])
+    header_len = out.tell()
+    sealer.write(memoryview(b"x" * (2 * CHUNK_SIZE + 5)))
+    assert out.tell() == header_len + 2 * CHUNK_CIPHERTEXT_SIZE  # 5 bytes held
+    sealer.write(b"y" * (CHUNK_SIZE - 5))
+    assert out.tell() == header_len + 2 * CHUNK_CIPHERTEXT_SIZE  # a full chunk, maybe the last
+    sealer.close()
+    assert open_bytes(out.getvalue()) == b"x" * (2 * CHUNK_SIZE + 5) + b"y" * (CHUNK_SIZE - 5)
+    assert len(out.getvalue()) == expected_size(3 * CHUNK_SIZE)
 
 
 SAMPLE = seal(os.urandom(CHUNK_SIZE + 300), [BOB.public, ALICE.public])

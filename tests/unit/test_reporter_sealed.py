@@ -7,19 +7,25 @@ JSON error while keeping nothing.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import io
 import secrets
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from dropbox.db import Envelope, Reporter
+from dropbox.reporter.sinks import HashingWriter, SealingTarget, UploadBatch
+from dropbox.storage import EnvelopeStore
 from keys import (
     FollowUp,
     Reply,
     ReplyPublicKey,
     Report,
+    ResponderIdentity,
     decode_message,
     decrypt,
     derive_codename,
@@ -27,6 +33,7 @@ from keys import (
     encrypt,
     generate_codename,
 )
+from keys.envelope import CHUNK_SIZE
 from tests.plaintext_scan import assert_no_plaintext
 from tests.unit.conftest import Part, ReporterEnv, csrf_token, post_multipart
 from tests.unit.test_reporter_journeys import add_reply, envelopes
@@ -43,8 +50,6 @@ def sealed_submit_parts(
 ) -> tuple[list[Part], bytes, bytes]:
     derived = derive_codename(codename)
     attachment_env = seal(attachment, [env.identity.public])
-    import hashlib
-
     from keys import AttachmentRef
 
     report = Report(
@@ -241,3 +246,63 @@ def test_reply_key_round_trips(reporter_env: ReporterEnv, client: FlaskClient) -
     post_multipart(client, "/submit", parts)
     [reporter] = _reporters(reporter_env)
     assert ReplyPublicKey.parse(reporter.reply_key) == derive_codename(codename).reply.public
+
+
+# The JS-off path: a plaintext file part sealed as it streams, handed views of the bytes read.
+
+
+def _start_sealing(tmp_path: Path) -> tuple[UploadBatch, SealingTarget, ResponderIdentity]:
+    identity = ResponderIdentity.generate()
+    batch = UploadBatch(EnvelopeStore(tmp_path))
+    return batch, SealingTarget(batch, [identity.public], "f.bin", "a/b"), identity
+
+
+def test_sealing_target_seals_views_and_buffers_the_caller_reuses(tmp_path: Path) -> None:
+    batch, target, identity = _start_sealing(tmp_path)
+    block = secrets.token_bytes(CHUNK_SIZE * 16 + 5)
+    cut = CHUNK_SIZE * 9 + 1
+    scratch = bytearray(b"m" * 1000)
+    target.write(memoryview(block)[:cut])  # a view of the bytes read
+    target.write(memoryview(scratch))
+    scratch[:] = b"z" * 1000  # reused by the caller: what was written must not change
+    target.write(block[cut:])
+    target.finish()
+    batch.commit()
+    sealed = EnvelopeStore(tmp_path).path(target.part.envelope_id).read_bytes()
+    assert target.part.size == len(sealed)
+    assert target.part.sha256 == hashlib.sha256(sealed).hexdigest()
+    assert target.plaintext_size == len(block) + 1000
+    opened = io.BytesIO()
+    decrypt(io.BytesIO(sealed), opened, identity)
+    assert opened.getvalue() == block[:cut] + b"m" * 1000 + block[cut:]
+
+
+def test_a_write_error_while_sealing_reaches_the_request_and_nothing_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch, target, _ = _start_sealing(tmp_path)
+    real_write = HashingWriter.write
+
+    def disk_full_after_1_mib(self: HashingWriter, data: bytes | memoryview) -> int:
+        if self.size > 1 << 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(HashingWriter, "write", disk_full_after_1_mib)
+    with pytest.raises(OSError) as raised:
+        for _ in range(4):
+            target.write(memoryview(secrets.token_bytes(1 << 20)))
+        target.finish()
+    assert raised.value.errno == errno.ENOSPC
+    batch.discard()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_discard_mid_upload_leaves_nothing(tmp_path: Path) -> None:
+    batch, target, _ = _start_sealing(tmp_path)
+    for _ in range(3):
+        target.write(memoryview(secrets.token_bytes(1 << 20)))
+    assert len(list((tmp_path / "tmp").iterdir())) == 1
+    batch.discard()  # as after a refused or broken request: no finish()
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "envelopes").iterdir()) == []
