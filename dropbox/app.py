@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from dropbox.config import Config
+from dropbox.config import Config, read_session_key
 from dropbox.i18n import install_i18n
 from dropbox.reporter import STREAMING_ENDPOINTS, STREAMING_VIEWS, reporter_blueprint
 from dropbox.reporter.error_pages import install_error_pages
 from dropbox.security import install_security
 from dropbox.services import EXTENSION_KEY, Services, build_services
+from dropbox.session_sealed import CookieSealer, SealedSessionInterface
 from dropbox.sessions import DropSessionInterface
 
 
@@ -35,6 +37,25 @@ def quiet_logging() -> None:
         logger.handlers.clear()
 
 
+def _session_interface(config: Config, services: Services) -> SessionInterface:
+    """Sealed cookie sessions if the deployment has a session key, else the tmpfs store.
+
+    Raises ConfigError if a configured session key file is missing, of the
+    wrong size or readable by group or others.
+    """
+    if config.session_key_file is None:
+        return DropSessionInterface(services.sessions)
+    previous = config.session_previous_key_file
+    return SealedSessionInterface(
+        CookieSealer(
+            read_session_key(config.session_key_file),
+            None if previous is None
+            else read_session_key(previous, "DROPBOX_SESSION_PREVIOUS_KEY_FILE"),
+            config.session_idle_minutes,
+        )
+    )
+
+
 def create_app(config: Config, services: Services | None = None) -> Flask:
     """The reporter app for `config` (reporter blueprint, CSRF, sessions, headers, i18n)."""
     quiet_logging()
@@ -50,7 +71,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
     )
     services = services or build_services(config)
     app.extensions[EXTENSION_KEY] = services
-    app.session_interface = DropSessionInterface(services.sessions)
+    app.session_interface = _session_interface(config, services)
     csrf = CSRFProtect(app)
     for view in STREAMING_VIEWS:
         # These views check the token themselves, from the stream, before any file part.

@@ -25,6 +25,7 @@ DEFAULT_CATEGORIES: tuple[str, ...] = (
 )
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1000 * 1000
 FLASK_KEY_FILE = "secret-key"
+SESSION_KEY_BYTES = 32
 
 
 class ConfigError(Exception):
@@ -89,6 +90,42 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
     return key
 
 
+def read_session_key(path: Path, variable: str = "DROPBOX_SESSION_KEY_FILE") -> bytes:
+    """The 32-byte key that seals session cookies, read from `path`.
+
+    Raises ConfigError if the file is missing, unreadable, not exactly 32 bytes,
+    or readable by anyone but its owner (it must be mode 0600 or stricter).
+    """
+    try:
+        status = path.stat()
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(
+            f"{variable}: cannot read the session key {path} ({error.strerror}); create it with "
+            f"(umask 077; head -c 32 /dev/urandom > {path})"
+        ) from None
+    if status.st_mode & 0o077:
+        raise ConfigError(
+            f"{variable}: {path} is readable by group or others (mode "
+            f"{status.st_mode & 0o777:o}); run chmod 600 {path}"
+        )
+    if len(raw) != SESSION_KEY_BYTES:
+        raise ConfigError(
+            f"{variable}: {path} holds {len(raw)} bytes, a session key is exactly "
+            f"{SESSION_KEY_BYTES} (head -c 32 /dev/urandom)"
+        )
+    return raw
+
+
+def _key_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    path = Path(raw.strip()).resolve()
+    read_session_key(path, name)  # refuse to start now, not at the first request
+    return path
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the reporter app and the responder API need to know about a deployment."""
@@ -111,6 +148,9 @@ class Config:
     sqlite_secure_delete: bool = True
     retention_days: int = 90
     reporter_inactive_days: int = 180
+    # Set: sealed cookie sessions (dropbox.session_sealed), shared by all backends.
+    session_key_file: Path | None = None
+    session_previous_key_file: Path | None = None
     testing: bool = False
 
     @property
@@ -161,6 +201,13 @@ class Config:
             if not categories:
                 raise ConfigError("DROPBOX_CATEGORIES must list at least one category")
 
+        session_key_file = _key_file(env, "DROPBOX_SESSION_KEY_FILE")
+        previous_key_file = _key_file(env, "DROPBOX_SESSION_PREVIOUS_KEY_FILE")
+        if previous_key_file is not None and session_key_file is None:
+            raise ConfigError(
+                "DROPBOX_SESSION_PREVIOUS_KEY_FILE is set without DROPBOX_SESSION_KEY_FILE"
+            )
+
         def content_path(name: str, default_name: str) -> Path | None:
             raw = env.get(name)
             if raw:
@@ -187,6 +234,8 @@ class Config:
             sqlite_secure_delete=_bool(env, "DROPBOX_SQLITE_SECURE_DELETE", True),
             retention_days=_int(env, "DROPBOX_RETENTION_DAYS", 90),
             reporter_inactive_days=_int(env, "DROPBOX_REPORTER_INACTIVE_DAYS", 180),
+            session_key_file=session_key_file,
+            session_previous_key_file=previous_key_file,
         )
 
     def replace(self, **changes: object) -> Config:

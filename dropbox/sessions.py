@@ -12,6 +12,9 @@ longer than that over Tor, so the upload code calls `touch()` when an upload
 starts, periodically while it streams, and when it finishes: a session is never
 expired in the middle of an upload. The expiry instant is stored rounded up to
 the minute, in RAM only, and the row is deleted once it passes.
+
+A deployment of several backends (Onionbalance) uses sealed cookie sessions
+instead (dropbox.session_sealed, selected by DROPBOX_SESSION_KEY_FILE).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,17 +41,29 @@ _ID_BYTES = 32
 _MAX_DATA_BYTES = 16 * 1024
 
 
-class DropSession(CallbackDict[str, Any], SessionMixin):
-    """A dict that remembers whether it changed and which opaque id it belongs to."""
+class SessionData(CallbackDict[str, Any], SessionMixin):
+    """A session dict that remembers whether it changed and whether logout destroyed it.
 
-    def __init__(self, initial: dict[str, Any] | None, sid: str, new: bool) -> None:
+    Both session interfaces (this tmpfs store and dropbox.session_sealed) hand
+    out subclasses, so `destroy_session` works whichever one is installed.
+    """
+
+    def __init__(self, initial: dict[str, Any] | None, new: bool) -> None:
         def on_update(_self: CallbackDict[str, Any]) -> None:
             self.modified = True
 
         super().__init__(initial or {}, on_update)
-        self.sid = sid
         self.new = new
         self.modified = False
+        self.destroyed = False
+
+
+class DropSession(SessionData):
+    """A session of the tmpfs store: its data and the opaque id it belongs to."""
+
+    def __init__(self, initial: dict[str, Any] | None, sid: str, new: bool) -> None:
+        super().__init__(initial, new)
+        self.sid = sid
         self.permanent = False
 
 
@@ -66,17 +82,32 @@ class SessionStore:
             # A shared tmpfs (/dev/shm): someone else pre-created our directory.
             raise PermissionError(f"{path.parent} belongs to another user; refusing to use it")
         os.chmod(path.parent, 0o700)
-        with self._connect() as db:
-            # WAL: gunicorn's workers and threads read and write concurrently.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS sessions ("
-                " key TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER NOT NULL)"
-            )
-        os.chmod(path, 0o600)
+        # The file is created at first use, so a deployment on sealed cookie
+        # sessions (which never uses this store) keeps nothing on the server.
+        self._created = False
+        self._create_lock = threading.Lock()
+
+    def _create(self) -> None:
+        with self._create_lock:
+            if self._created:
+                return
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            try:
+                # WAL: gunicorn's workers and threads read and write concurrently.
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS sessions ("
+                    " key TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER NOT NULL)"
+                )
+            finally:
+                db.close()
+            os.chmod(self.path, 0o600)
+            self._created = True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._created:
+            self._create()
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             db.execute("PRAGMA secure_delete=ON")
@@ -150,7 +181,7 @@ class DropSessionInterface(SessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, DropSession):
             raise TypeError("DropSessionInterface saves only the sessions it opened")
-        if getattr(session, "destroyed", False):
+        if session.destroyed:
             self.store.delete(session.sid)
             response.delete_cookie(
                 COOKIE_NAME, path="/", httponly=True, samesite="Strict"
@@ -178,13 +209,18 @@ class DropSessionInterface(SessionInterface):
 
 
 def touch_session(session: SessionMixin, store: SessionStore) -> None:
-    """Keep the current session alive (called during long uploads)."""
+    """Keep the current session alive (called during long uploads).
+
+    Only the tmpfs store needs it. A sealed cookie session's expiry is checked
+    once, when the request opens it, and pushed forward in the cookie sent with
+    the response, so it cannot expire in the middle of a request either.
+    """
     if isinstance(session, DropSession) and not session.new:
         store.touch(session.sid)
 
 
 def destroy_session(session: SessionMixin) -> None:
     """Mark the session for deletion at the end of this request (logout)."""
-    if isinstance(session, DropSession):
+    if isinstance(session, SessionData):
         session.clear()
-        session.destroyed = True  # type: ignore[attr-defined]
+        session.destroyed = True
