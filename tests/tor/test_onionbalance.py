@@ -1,7 +1,9 @@
 """Onionbalance in front of two backends (each its own tor and reporter app, one
-shared instance), on a private Tor network: a report through the frontend
-address, the backend that served it stopped, a second report through the same
-address, then both fetched by a responder from the shared instance.
+shared instance and one shared session key), on a private Tor network: a report
+through the frontend address; a second form loaded from the same backend; that
+backend stopped; the second form posted on a new circuit, which can only reach
+the survivor and succeeds there (sealed cookie sessions); a third report made
+afresh; then all three fetched by a responder from the shared instance.
 
 This module runs its own network instead of the session `tor_network`:
 Onionbalance 0.2.4 (`--is-testnet`) computes time periods for a network voting
@@ -17,6 +19,7 @@ import contextlib
 import datetime
 import functools
 import re
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from keys.identity_file import save_identity
 from tests.journalist_support import PASSPHRASE
 from tests.tor.conftest import make_instance
 from tests.tor.test_report_through_tor import submit_js_off
+from tests.unit.conftest import codename_from, csrf_from, multipart
 
 VOTING_INTERVAL = 20  # what Onionbalance's --is-testnet assumes
 HSDIR_RELAYS = 5
@@ -154,6 +158,12 @@ def balanced_drop(tmp_path_factory: pytest.TempPathFactory,
         vote_every(network, VOTING_INTERVAL)
 
         env, responder, _client_auth = make_instance(root / "drop")
+        # One session key for every backend, as deploy/README.md §3 says: a reporter
+        # whose next circuit reaches another backend keeps their session and form.
+        session_key = root / "session.key"
+        session_key.touch(mode=0o600)
+        session_key.write_bytes(secrets.token_bytes(32))
+        env = {**env, "DROPBOX_SESSION_KEY_FILE": str(session_key)}
         responder_port = free_ports(1)[0]
         responder_app = start_app_server("responder", RESPONDER_TARGET, responder_port, env,
                                          root / "logs")
@@ -236,7 +246,7 @@ def fetch_and_read(drop: BalancedDrop, tmp_path: Path) -> str:
                                  "JOURNALIST_ONLINE_KEY": online_key, "COLUMNS": "200"},
                             catch_exceptions=False)
     assert fetched.exit_code == 0, fetched.output
-    assert "2 envelopes" in fetched.output, fetched.output
+    assert "3 envelopes" in fetched.output, fetched.output
     offline = {"JOURNALIST_HOME": str(airgapped), "JOURNALIST_PASSPHRASE": PASSPHRASE,
                "COLUMNS": "200"}
     imported = runner.invoke(cli, ["import", str(bundle)], env=offline)
@@ -250,12 +260,28 @@ def fetch_and_read(drop: BalancedDrop, tmp_path: Path) -> str:
     return "\n".join(shown)
 
 
+def post_form(session: requests.Session, url: str, csrf: str, text: str) -> str:
+    """Post the JS-off report form with the CSRF token of a page loaded earlier."""
+    body, content_type = multipart([
+        ("csrf_token", csrf), ("website", ""), ("category", "threats"),
+        ("urgency", "emergency"), ("text", text), ("lang", ""),
+        ("attachments", (b"", "", "text/plain"))])
+    done = session.post(url + "/submit", data=body, headers={"Content-Type": content_type},
+                        timeout=120)
+    assert done.status_code == 200, done.text[:1000]
+    return codename_from(done.text)
+
+
 def test_frontend_survives_losing_the_backend_that_served(balanced_drop: BalancedDrop,
                                                           tmp_path: Path) -> None:
     drop = balanced_drop
     url = f"http://{drop.frontend}"
     with reachable_session(drop.socks_port, url + "/submit", "first", 90) as session:
         first = submit_js_off(session, url, "Balanced first MARKER-ob-7c21")
+        # A second report started on the same backend, still being written when it dies.
+        started = session.get(url + "/submit", timeout=60)
+        assert started.status_code == 200
+        cookies = session.cookies.copy()
         serving = [backend for backend in drop.backends if backend.serving_rendezvous()]
     # Normally exactly one; a slow earlier attempt may have reached the other too.
     assert serving, "no backend holds the reporter's rendezvous circuit"
@@ -263,9 +289,15 @@ def test_frontend_survives_losing_the_backend_that_served(balanced_drop: Balance
     survivor = next(backend for backend in drop.backends if backend is not serving[0])
 
     with reachable_session(drop.socks_port, url + "/submit", "second", 120) as session:
-        second = submit_js_off(session, url, "Balanced second MARKER-ob-93d4")
-    assert second != first
+        # The reporter's browser still holds the cookie and the form of the dead backend.
+        session.cookies.clear()
+        session.cookies.update(cookies)
+        second = post_form(session, url, csrf_from(started.text),
+                           "Balanced second MARKER-ob-93d4")
+        third = submit_js_off(session, url, "Balanced third MARKER-ob-5a60")
+    assert len({first, second, third}) == 3
     assert survivor.serving_rendezvous()
 
     texts = fetch_and_read(drop, tmp_path)
-    assert "MARKER-ob-7c21" in texts and "MARKER-ob-93d4" in texts
+    for marker in ("MARKER-ob-7c21", "MARKER-ob-93d4", "MARKER-ob-5a60"):
+        assert marker in texts
