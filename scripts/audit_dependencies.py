@@ -60,13 +60,15 @@ def parse_pip_report(stdout: str, stderr: str, lock_name: str) -> list[Finding]:
         raise Unreachable(f"pip-audit gave no report for {lock_name}: {stderr.strip()[-300:]}") \
             from error
     deps = report.get("dependencies", [])
-    audited = [d for d in deps if "skip_reason" not in d]
-    if deps and not audited:
-        reason = deps[0].get("skip_reason", "unknown")
-        raise Unreachable(f"pip-audit could look up none of {len(deps)} packages in "
-                          f"{lock_name} (first: {reason})")
+    if not deps:
+        raise Unreachable(f"pip-audit listed no packages for {lock_name}")
+    # One package that could not be looked up is one package not audited.
+    skipped = [d for d in deps if "skip_reason" in d]
+    if skipped:
+        raise Unreachable(f"pip-audit could not look up {len(skipped)} of {len(deps)} "
+                          f"packages in {lock_name} (first: {skipped[0]['skip_reason']})")
     return [Finding("pypi", d["name"], d["version"], v["id"])
-            for d in audited for v in d.get("vulns", [])]
+            for d in deps for v in d.get("vulns", [])]
 
 
 def npm_findings() -> list[Finding]:

@@ -43,10 +43,20 @@ def test_pip_vulnerability_is_a_finding() -> None:
 
 
 def test_pip_that_looked_up_nothing_is_unreachable_not_clean() -> None:
-    with pytest.raises(Unreachable, match="none of 1 packages"):
+    with pytest.raises(Unreachable, match="1 of 1 packages"):
         parse_pip_report(PIP_NOTHING_AUDITED, "", "dev.lock")
+    with pytest.raises(Unreachable, match="no packages"):
+        parse_pip_report(json.dumps({"dependencies": [], "fixes": []}), "", "dev.lock")
     with pytest.raises(Unreachable):
         parse_pip_report("", "connection refused", "dev.lock")
+
+
+def test_pip_that_skipped_one_package_is_not_a_pass() -> None:
+    partial = json.loads(PIP_WITH_VULN)
+    partial["dependencies"][0] = {"name": "flask", "version": "0.12",
+                                  "skip_reason": "network timeout"}
+    with pytest.raises(Unreachable, match="1 of 2 packages"):
+        parse_pip_report(json.dumps(partial), "", "dev.lock")
 
 
 def test_npm_endpoint_error_is_unreachable() -> None:
