@@ -77,7 +77,8 @@ def test_list_puts_emergencies_first_and_read_escapes_control_characters(
     listing = station.run("list").output
     assert "UNREAD EMERGENCY" in listing
     assert listing.index("line one") < listing.index("a calm report")
-    assert "\x1b" not in listing and "\x07" not in listing
+    assert "\x1b" not in listing and "\x07" not in listing and "\u202e" not in listing
+    assert "[bold]markup[/bold]" in listing  # shown as typed, never interpreted
     shown = station.run("read", str(urgent_item["id"])[:8]).output
     assert "\\x1b]0;pwned\\x07" in shown and "\\x1b[2J" in shown and "\\u202e" in shown
     assert "\x1b]" not in shown and "\u202e" not in shown
