@@ -163,3 +163,24 @@ def make_api_env(root: Path, env: dict[str, str] | None = None) -> ApiEnv:
     Keyring.load(config.keyring_path).add("sam", str(identity.public))
     app = create_responder_app(config.replace(testing=True))
     return ApiEnv(app, config, identity, keys.OnlineSigningKey.delegate(identity, 7))
+
+
+def read_bundle_blobs(data: bytes, kind: int | None = None) -> dict[str, bytes]:
+    """Read a bundle as `journalist import` does (manifest, then every blob checked).
+
+    Returns blob bytes by item id; raises BundleError for anything malformed.
+    `kind` defaults to a transfer bundle.
+    """
+    from journalist_cli.bundle_io import copy_blobs, read_manifest
+    from journalist_cli.bundle_manifest import KIND_TRANSFER, BundleItem
+
+    src = io.BytesIO(data)
+    manifest = read_manifest(src, KIND_TRANSFER if kind is None else kind)
+    out: dict[str, io.BytesIO] = {}
+
+    def sink(entry: BundleItem) -> io.BytesIO:
+        out[entry.id] = io.BytesIO()
+        return out[entry.id]
+
+    copy_blobs(src, manifest, sink)
+    return {key: value.getvalue() for key, value in out.items()}

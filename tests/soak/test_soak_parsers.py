@@ -15,13 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journalist_cli.bundle_io import copy_blobs, read_manifest
-from journalist_cli.bundle_manifest import KIND_TRANSFER, BundleItem
 from journalist_cli.errors import BundleError
 from keys import CodenameError, KeysError, ResponderIdentity, decrypt, encrypt
 from keys.codename import normalize_codename, wordlist
 from tests.integration.fuzz_forms import BIG
-from tests.journalist_support import item, raw_bundle
+from tests.journalist_support import item, raw_bundle, read_bundle_blobs
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(4 * 3600)]
 
@@ -73,24 +71,11 @@ def test_envelope_parser_big(data: st.DataObject) -> None:
         assert damaged == ENVELOPE and out.getvalue() == PLAINTEXT
 
 
-def _read_bundle(raw: bytes) -> dict[str, bytes]:
-    src = io.BytesIO(raw)
-    manifest = read_manifest(src, KIND_TRANSFER)
-    blobs: dict[str, io.BytesIO] = {}
-
-    def sink(entry: BundleItem) -> io.BytesIO:
-        blobs[entry.id] = io.BytesIO()
-        return blobs[entry.id]
-
-    copy_blobs(src, manifest, sink)
-    return {name: blob.getvalue() for name, blob in blobs.items()}
-
-
 @settings(BIG, max_examples=100_000)
 @given(st.data())
 def test_bundle_importer_mutated_big(data: st.DataObject) -> None:
     try:
-        blobs = _read_bundle(_mutate(BUNDLE, data))
+        blobs = read_bundle_blobs(_mutate(BUNDLE, data))
     except BundleError:
         return
     # Accepted despite the damage (e.g. a changed keyring name): the blobs are intact.
@@ -101,7 +86,7 @@ def test_bundle_importer_mutated_big(data: st.DataObject) -> None:
 @given(st.binary(max_size=4096))
 def test_bundle_importer_arbitrary_bytes_big(raw: bytes) -> None:
     try:
-        _read_bundle(raw)
+        read_bundle_blobs(raw)
     except BundleError:
         return
 

@@ -41,8 +41,8 @@ from journalist_cli.main import cli
 from keys.identity_file import save_identity
 from tests.journalist_support import PASSPHRASE
 from tests.tor.conftest import make_instance
-from tests.tor.test_report_through_tor import submit_js_off
-from tests.unit.conftest import codename_from, csrf_from, multipart
+from tests.tor.test_report_through_tor import post_js_off_form, submit_js_off
+from tests.unit.conftest import csrf_from
 
 VOTING_INTERVAL = 20  # what Onionbalance's --is-testnet assumes
 HSDIR_RELAYS = 5
@@ -260,18 +260,6 @@ def fetch_and_read(drop: BalancedDrop, tmp_path: Path) -> str:
     return "\n".join(shown)
 
 
-def post_form(session: requests.Session, url: str, csrf: str, text: str) -> str:
-    """Post the JS-off report form with the CSRF token of a page loaded earlier."""
-    body, content_type = multipart([
-        ("csrf_token", csrf), ("website", ""), ("category", "threats"),
-        ("urgency", "emergency"), ("text", text), ("lang", ""),
-        ("attachments", (b"", "", "text/plain"))])
-    done = session.post(url + "/submit", data=body, headers={"Content-Type": content_type},
-                        timeout=120)
-    assert done.status_code == 200, done.text[:1000]
-    return codename_from(done.text)
-
-
 def test_frontend_survives_losing_the_backend_that_served(balanced_drop: BalancedDrop,
                                                           tmp_path: Path) -> None:
     drop = balanced_drop
@@ -292,8 +280,8 @@ def test_frontend_survives_losing_the_backend_that_served(balanced_drop: Balance
         # The reporter's browser still holds the cookie and the form of the dead backend.
         session.cookies.clear()
         session.cookies.update(cookies)
-        second = post_form(session, url, csrf_from(started.text),
-                           "Balanced second MARKER-ob-93d4")
+        second = post_js_off_form(session, url, csrf_from(started.text),
+                                  "Balanced second MARKER-ob-93d4")
         third = submit_js_off(session, url, "Balanced third MARKER-ob-5a60")
     assert len({first, second, third}) == 3
     assert survivor.serving_rendezvous()

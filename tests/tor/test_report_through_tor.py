@@ -17,18 +17,24 @@ from tests.tor.conftest import OnionDrop, TorNetwork
 from tests.unit.conftest import codename_from, csrf_from, multipart
 
 
-def submit_js_off(session: requests.Session, base: str, text: str) -> str:
-    """Submit the plain HTML form (no JavaScript) through tor; return the codename shown."""
-    form = session.get(base + "/submit", timeout=60)
-    assert form.status_code == 200
+def post_js_off_form(session: requests.Session, base: str, csrf: str, text: str) -> str:
+    """Post the plain HTML report form with the CSRF token of a page loaded earlier;
+    return the codename shown."""
     body, content_type = multipart([
-        ("csrf_token", csrf_from(form.text)), ("website", ""), ("category", "threats"),
+        ("csrf_token", csrf), ("website", ""), ("category", "threats"),
         ("urgency", "emergency"), ("text", text), ("lang", ""),
         ("attachments", (b"", "", "text/plain"))])
     done = session.post(base + "/submit", data=body, headers={"Content-Type": content_type},
                         timeout=120)
     assert done.status_code == 200, done.text[:1000]
     return codename_from(done.text)
+
+
+def submit_js_off(session: requests.Session, base: str, text: str) -> str:
+    """Submit the plain HTML form (no JavaScript) through tor; return the codename shown."""
+    form = session.get(base + "/submit", timeout=60)
+    assert form.status_code == 200
+    return post_js_off_form(session, base, csrf_from(form.text), text)
 
 
 def test_report_travels_through_both_onions(authorised_client: OnionDrop,

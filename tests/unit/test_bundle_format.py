@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journalist_cli.bundle_io import copy_blobs, read_manifest, write_bundle
+from journalist_cli.bundle_io import read_manifest, write_bundle
 from journalist_cli.bundle_manifest import (
     KIND_REPLY,
     KIND_TRANSFER,
@@ -20,20 +20,7 @@ from journalist_cli.bundle_manifest import (
     parse_manifest,
 )
 from journalist_cli.errors import BundleError
-from tests.journalist_support import item, raw_bundle
-
-
-def _read_all(data: bytes, kind: int = KIND_TRANSFER) -> dict[str, bytes]:
-    src = io.BytesIO(data)
-    manifest = read_manifest(src, kind)
-    out: dict[str, io.BytesIO] = {}
-
-    def sink(entry: BundleItem) -> io.BytesIO:
-        out[entry.id] = io.BytesIO()
-        return out[entry.id]
-
-    copy_blobs(src, manifest, sink)
-    return {key: value.getvalue() for key, value in out.items()}
+from tests.journalist_support import item, raw_bundle, read_bundle_blobs
 
 
 def test_writer_output_reads_back_exactly() -> None:
@@ -42,7 +29,7 @@ def test_writer_output_reads_back_exactly() -> None:
     manifest = Manifest(kind=KIND_TRANSFER, created_day="2026-11-24", items=items, cursor=9)
     out = io.BytesIO()
     write_bundle(out, manifest, lambda i: io.BytesIO(blobs[items.index(i)]))
-    assert _read_all(out.getvalue()) == {i.id: b for i, b in zip(items, blobs, strict=True)}
+    assert read_bundle_blobs(out.getvalue()) == {i.id: b for i, b in zip(items, blobs, strict=True)}
     assert read_manifest(io.BytesIO(out.getvalue()), KIND_TRANSFER) == manifest
 
 
@@ -68,17 +55,17 @@ def test_writer_refuses_a_blob_that_differs_from_its_item() -> None:
 def test_each_malformed_item_field_is_named(fields: dict[str, object], message: str) -> None:
     blob = b"blob"
     with pytest.raises(BundleError, match=message):
-        _read_all(raw_bundle([(item(blob, **fields), blob)]))
+        read_bundle_blobs(raw_bundle([(item(blob, **fields), blob)]))
 
 
 def test_duplicate_ids_and_duplicate_json_keys_are_refused() -> None:
     first = item(b"a")
     with pytest.raises(BundleError, match="appears twice"):
-        _read_all(raw_bundle([(first, b"a"), (dict(first), b"a")]))
+        read_bundle_blobs(raw_bundle([(first, b"a"), (dict(first), b"a")]))
     doubled = b'{"created_day":"2026-11-24","created_day":"2026-11-25","items":[],' \
               b'"cursor":0,"keyring":[],"replies_on_server":{}}'
     with pytest.raises(BundleError, match="repeats the field"):
-        _read_all(raw_bundle([], manifest=doubled))
+        read_bundle_blobs(raw_bundle([], manifest=doubled))
 
 
 def test_total_declared_size_is_limited_before_any_blob_is_read() -> None:
@@ -91,9 +78,9 @@ def test_reply_bundles_hold_only_signed_replies() -> None:
     blob = b"reply"
     unsigned = item(blob, kind="reply")
     with pytest.raises(BundleError, match="only signed replies"):
-        _read_all(raw_bundle([(unsigned, blob)], kind=KIND_REPLY), KIND_REPLY)
+        read_bundle_blobs(raw_bundle([(unsigned, blob)], kind=KIND_REPLY), KIND_REPLY)
     with pytest.raises(BundleError, match="not a transfer bundle"):
-        _read_all(raw_bundle([], kind=KIND_REPLY))
+        read_bundle_blobs(raw_bundle([], kind=KIND_REPLY))
 
 
 def test_deeply_nested_manifest_is_a_bundle_error_not_a_crash() -> None:
@@ -112,7 +99,7 @@ def _valid_bundle() -> bytes:
 @given(st.binary(max_size=2048))
 def test_fuzz_arbitrary_bytes_only_raise_bundle_error(data: bytes) -> None:
     try:
-        _read_all(data)
+        read_bundle_blobs(data)
     except BundleError:
         pass
 
@@ -131,7 +118,7 @@ def test_fuzz_mutated_valid_bundles_only_raise_bundle_error(data: st.DataObject)
         else:
             original[position:position] = data.draw(st.binary(min_size=1, max_size=8))
     try:
-        _read_all(bytes(original))
+        read_bundle_blobs(bytes(original))
     except BundleError:
         pass
 
