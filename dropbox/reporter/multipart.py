@@ -49,16 +49,20 @@ class _Decoder(MultipartDecoder):
     """
 
     def _last_partial_boundary_index(self, data: bytes | bytearray) -> int:
-        window = len(b"\r\n--") + len(self.boundary) + _BOUNDARY_SUFFIX_ROOM
-        start = max(0, len(data) - window)
         # A delimiter whose line is still arriving (RFC 2046 lets padding follow
         # it) must stay held back whole, or it would be released as data. More
         # padding than the room allows is refused: no browser sends any.
         line_start = data.rfind(b"\r\n--" + self.boundary)
         if line_start != -1:
-            rest = bytes(data[line_start + 4 + len(self.boundary):])
-            if len(rest) > _BOUNDARY_SUFFIX_ROOM and rest.lstrip(b"-").strip(b" \t") == b"":
+            after = line_start + len(b"\r\n--") + len(self.boundary)
+            suffix = bytes(data[after:after + _BOUNDARY_SUFFIX_ROOM + 1])
+            if len(suffix) > _BOUNDARY_SUFFIX_ROOM and not suffix.lstrip(b"-").strip(b" \t"):
                 raise BadUpload("a boundary line carries more padding than allowed")
+        return self._hold_back_index(data)
+
+    def _hold_back_index(self, data: bytes | bytearray) -> int:
+        window = len(b"\r\n--") + len(self.boundary) + _BOUNDARY_SUFFIX_ROOM
+        start = max(0, len(data) - window)
         cr = data.find(b"\r", start)
         lf = data.find(b"\n", start)
         candidates = [i for i in (cr, lf) if i != -1]
@@ -84,7 +88,7 @@ class _Decoder(MultipartDecoder):
             return False
         # The hold-back window lies inside `chunk`, so the cut is where it
         # would be in the decoder's buffer (held + chunk), shifted by len(held).
-        cut = self._last_partial_boundary_index(chunk)
+        cut = self._hold_back_index(chunk)  # `chunk` holds no delimiter (checked above)
         if held:
             target.write(held)
         if cut:
