@@ -78,8 +78,9 @@ def test_bundle_importer_mutated_big(data: st.DataObject) -> None:
         blobs = read_bundle_blobs(_mutate(BUNDLE, data))
     except BundleError:
         return
-    # Accepted despite the damage (e.g. a changed keyring name): the blobs are intact.
-    assert blobs == BLOBS
+    # Accepted despite the damage: the damage was to labels (an item id, a keyring
+    # name; the envelopes inside authenticate themselves), never to a blob's bytes.
+    assert set(blobs.values()) <= set(BLOBS.values())
 
 
 @settings(BIG, max_examples=50_000)
