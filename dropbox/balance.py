@@ -30,7 +30,7 @@ from string import Template
 import nacl.bindings
 
 from dropbox.onion_errors import OnionError, OnionKeyError
-from dropbox.tor_process import die_with_parent
+from dropbox.tor_process import die_with_parent, stop_process
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "deploy" / "onionbalance"
 # tor's on-disk format for an onion service's expanded ed25519 secret key.
@@ -200,11 +200,5 @@ class OnionbalanceProcess:
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            stop_process(self.process, grace)

@@ -91,14 +91,18 @@ class TorProcess:
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM, then SIGKILL if tor is still there after `grace` seconds."""
-        if not self.alive():
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.alive():
+            stop_process(self.process, grace)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM `process`, then SIGKILL it if it is still there after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def stop_all(tors: list[TorProcess], grace: float = 3.0) -> None:

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import psutil  # type: ignore[import-untyped]
 from sqlalchemy import create_engine, text
 
 from tests.backends import SQLITE, Backend
-from tests.browser.server import APP_TARGET, GUNICORN_CONF, REPO, ReporterServer, free_port
+from tests.browser.server import APP_TARGET, GUNICORN_CONF, ReporterServer
 
 WORKERS_TIMEOUT_S = 60.0
 
@@ -123,39 +124,21 @@ class GunicornReporter(ReporterServer):
         return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
 
     def start(self) -> GunicornReporter:
-        for directory in (self.instance_dir, self.runtime_dir, self.tmp_dir, self.log_dir):
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        keyring = self.instance_dir / "keyring.json"
-        if not keyring.exists():
-            keyring.write_text(
-                f'[{{"name": "Test responder", "key": "{self.responder.public}"}}]\n',
-                encoding="utf-8",
-            )
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "DROPBOX_INSTANCE": str(self.instance_dir),
-            "DROPBOX_RUNTIME_DIR": str(self.runtime_dir),
-            "TMPDIR": str(self.tmp_dir),
-            "DROPBOX_BIND": f"127.0.0.1:{self.port}",
-            "DROPBOX_ERROR_LOG": str(self.log_dir / "gunicorn-error.log"),
-            "DROPBOX_WORKER_TMP_DIR": str(self.tmp_dir),
+        super().start()
+        self.wait_for_workers()
+        return self
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **super()._env(),
             "DROPBOX_WORKERS": str(self.workers),
             "DROPBOX_THREADS": str(self.threads),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             **self.backend.env(),
             **self.extra_env,
         }
-        with open(self.log_dir / "gunicorn-stdout.log", "ab") as out:
-            self.process = subprocess.Popen(
-                self._command(), cwd=self.root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=None if self.file_size_limit is None else self._limit_file_size,
-            )
-        self._wait_ready()
-        self.wait_for_workers()
-        return self
+
+    def _preexec(self) -> Callable[[], None] | None:
+        return None if self.file_size_limit is None else self._limit_file_size
 
     def _limit_file_size(self) -> None:
         if self.file_size_limit is not None:

@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,10 +90,22 @@ class ReporterServer:
     def start(self) -> ReporterServer:
         for directory in (self.instance_dir, self.runtime_dir, self.tmp_dir, self.log_dir):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        keyring = [{"name": "Test responder", "key": str(self.responder.public)}]
-        (self.instance_dir / "keyring.json").write_text(json.dumps(keyring), encoding="utf-8")
+        keyring = self.instance_dir / "keyring.json"
+        if not keyring.exists():  # a restart on the same instance keeps its keyring
+            entries = [{"name": "Test responder", "key": str(self.responder.public)}]
+            keyring.write_text(json.dumps(entries), encoding="utf-8")
         self.port = free_port()
-        env = {
+        with open(self.log_dir / "gunicorn-stdout.log", "ab") as out:
+            self.process = subprocess.Popen(
+                self._command(), cwd=self.root, env=self._env(), stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._preexec(),
+            )
+        self._wait_ready()
+        return self
+
+    def _env(self) -> dict[str, str]:
+        """The server's environment: this instance's dirs, port and log, 4 threads."""
+        return {
             **os.environ,
             "DROPBOX_INSTANCE": str(self.instance_dir),
             "DROPBOX_RUNTIME_DIR": str(self.runtime_dir),
@@ -104,14 +117,13 @@ class ReporterServer:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
-        command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), APP_TARGET]
-        with open(self.log_dir / "gunicorn-stdout.log", "ab") as out:
-            self.process = subprocess.Popen(
-                command, cwd=self.root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_ready()
-        return self
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), APP_TARGET]
+
+    def _preexec(self) -> Callable[[], None] | None:
+        """What runs in the child before gunicorn starts (subclasses set limits here)."""
+        return None
 
     def _wait_ready(self) -> None:
         assert self.process is not None
