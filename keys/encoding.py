@@ -17,6 +17,10 @@ from keys.errors import KeyFormatError
 _CHECKSUM_LEN = 4
 _UPPER_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 _LOWER_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+# RFC 4648 base32 digits (either case) to the digits int(..., 32) reads, value for value.
+_BASE32_TO_INT_DIGITS = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz234567",
+    "0123456789abcdefghijklmnopqrstuv0123456789abcdefghijklmnopqrstuv")
 
 # What a person should be told about each prefix when a string is of another kind.
 KIND_NAMES = {
@@ -67,13 +71,13 @@ def decode_key_string(prefix: str, text: str, payload_len: int) -> bytes:
     if "=" in body:
         raise KeyFormatError(f"this {name} contains '=' padding, which key strings never have")
     alphabet = _UPPER_ALPHABET if _is_secret(prefix) else _LOWER_ALPHABET
-    for index, char in enumerate(body):
-        if char not in alphabet:
-            case = "uppercase" if _is_secret(prefix) else "lowercase"
-            raise KeyFormatError(
-                f"this {name} has a character that does not belong at position "
-                f"{len(prefix) + index + 1} (only {case} base32 letters and digits 2-7 are used)"
-            )
+    if not alphabet.issuperset(body):
+        index = next(i for i, char in enumerate(body) if char not in alphabet)
+        case = "uppercase" if _is_secret(prefix) else "lowercase"
+        raise KeyFormatError(
+            f"this {name} has a character that does not belong at position "
+            f"{len(prefix) + index + 1} (only {case} base32 letters and digits 2-7 are used)"
+        )
     raw_len = payload_len + _CHECKSUM_LEN
     expected_chars = (raw_len * 8 + 4) // 5
     if len(body) != expected_chars:
@@ -81,12 +85,17 @@ def decode_key_string(prefix: str, text: str, payload_len: int) -> bytes:
             f"this {name} has {len(body)} characters after the prefix, "
             f"expected {expected_chars}: it was probably cut short or joined with something"
         )
-    padded = body.upper() + "=" * (-len(body) % 8)
-    raw = base64.b32decode(padded)
+    # The body is now known to be base32 digits only, so int() sees nothing it
+    # could read as a sign, space or underscore: this is RFC 4648 decoding in C.
+    value = int(body.translate(_BASE32_TO_INT_DIGITS), 32)
+    spare_bits = len(body) * 5 - raw_len * 8
+    raw = (value >> spare_bits).to_bytes(raw_len, "big")
     payload, checksum = raw[:payload_len], raw[payload_len:]
     if _checksum(prefix, payload) != checksum:
         raise KeyFormatError(
             f"this {name} has a wrong checksum: a character was mistyped or changed")
-    if encode_key_string(prefix, payload) != text:
+    if value & ((1 << spare_bits) - 1):
+        # The unused low bits of the last character must be zero: exactly one
+        # string encodes each key (the encoder's output).
         raise KeyFormatError(f"this {name} is not in canonical form (its last character is wrong)")
     return payload

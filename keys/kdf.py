@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 _HASH_LEN = 32
@@ -17,17 +16,15 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     """
     if not 0 < length <= 255 * _HASH_LEN:
         raise ValueError("HKDF output length must be between 1 and 8160 bytes")
-    prk = hmac.new(salt or bytes(_HASH_LEN), ikm, hashlib.sha256).digest()
+    prk = hmac.digest(salt or bytes(_HASH_LEN), ikm, "sha256")
     blocks: list[bytes] = []
     previous = b""
-    counter = 1
-    while sum(len(b) for b in blocks) < length:
-        previous = hmac.new(prk, previous + info + bytes([counter]), hashlib.sha256).digest()
+    for counter in range(1, -(-length // _HASH_LEN) + 1):
+        previous = hmac.digest(prk, previous + info + bytes([counter]), "sha256")
         blocks.append(previous)
-        counter += 1
     return b"".join(blocks)[:length]
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """Return HMAC-SHA256(key, message)."""
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -130,3 +131,27 @@ def test_generated_identities_differ_and_sign() -> None:
     a, b = ResponderIdentity.generate(), ResponderIdentity.generate()
     assert a != b and a.public != b.public
     assert len(a.sign(b"x")) == 64
+
+
+@pytest.mark.parametrize("prefix, length", [("drop-reply-", 32), ("drop-pub-", 64),
+                                            ("DROP-SECRET-", 64)])
+def test_decoder_agrees_with_the_standard_library_base32(prefix: str, length: int) -> None:
+    # The decoder does its own base32 arithmetic; RFC 4648 via base64 is the reference.
+    for seed in range(200):
+        payload = hashlib.shake_256(bytes([seed, length])).digest(length)
+        text = encode_key_string(prefix, payload)
+        body = text[len(prefix):].upper()
+        reference = base64.b32decode(body + "=" * (-len(body) % 8))[:length]
+        assert decode_key_string(prefix, text, length) == reference == payload
+
+
+def test_every_non_canonical_last_character_is_refused() -> None:
+    # 36 raw bytes take 58 characters; the last one carries 2 unused bits, and
+    # each of its three other settings must be refused, not silently decoded.
+    text = encode_key_string("drop-reply-", bytes(range(32)))
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    value = alphabet.index(text[-1])
+    assert value & 0b11 == 0
+    for spare in (1, 2, 3):
+        with pytest.raises(KeyFormatError, match="canonical"):
+            decode_key_string("drop-reply-", text[:-1] + alphabet[value | spare], 32)
