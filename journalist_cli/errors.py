@@ -2,7 +2,8 @@
 
     JournalistError            exit 1  something went wrong; the message says what
     ├── BadInputError          exit 3  a file, id or argument is unusable
-    │   └── BundleError        exit 3  a bundle is damaged or hostile; nothing was written
+    │   ├── BundleError        exit 3  a bundle is damaged or hostile; nothing was written
+    │   └── InboxDamagedError  exit 3  `check` found files that do not match the inbox index
     ├── CryptoError            exit 4  decryption, signature or passphrase failure
     │   └── AuthError          exit 4  the server refused our signed request
     └── NetworkError           exit 5  the server could not be reached or answered oddly
@@ -32,7 +33,8 @@ Exit codes:
   0  success: everything asked for was done
   1  error (the message says what)
   2  usage: a wrong option or argument
-  3  bad input: a damaged or hostile bundle, an unknown id, a malformed key
+  3  bad input: a damaged or hostile bundle, an unknown id, a malformed key,
+     an inbox that `check` found damaged
   4  crypto or authentication: wrong passphrase, not addressed to you,
      tampered envelope, the server refused the signature
   5  network: the server could not be reached
@@ -58,6 +60,11 @@ class BadInputError(JournalistError):
 class BundleError(BadInputError):
     """The bundle is damaged, cut short or was crafted to do harm. Nothing from it
     was written: get a fresh copy from the networked workstation."""
+
+
+class InboxDamagedError(BadInputError):
+    """The inbox's files and its index disagree (`journalist check` lists how): an
+    envelope is missing or changed, or files are there that the index does not name."""
 
 
 class CryptoError(JournalistError):

@@ -33,6 +33,7 @@ from journalist_cli.workstation import (
 )
 
 INDEX_VERSION = 1
+STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,20 @@ class Inbox:
     index. Close it (or use it as a context manager) when done.
     """
 
-    def __init__(self, workstation: Workstation) -> None:
+    def __init__(self, workstation: Workstation, *, damaged_index_ok: bool = False) -> None:
+        """Lock and load the inbox. Raises JournalistError if the index cannot be read,
+        unless `damaged_index_ok` (for `check`): then `index_error` says why, the
+        index's contents are not loaded, and `save` refuses to run."""
         self.workstation = workstation
+        self.index_error: JournalistError | None = None
         self._lock = _take_lock(workstation)
         try:
             self._load(workstation)
+        except JournalistError as exc:
+            if not damaged_index_ok:
+                self.close()
+                raise
+            self.index_error = exc
         except BaseException:
             self.close()
             raise
@@ -98,14 +108,16 @@ class Inbox:
         self.envelopes_dir = self.root / "envelopes"
         self.index_path = self.root / "index.json"
         doc = read_json(self.index_path, {"version": INDEX_VERSION, "items": {}})
+        if not isinstance(doc, dict):
+            raise JournalistError(f"{self.index_path} is damaged")
         if doc.get("version") != INDEX_VERSION:
             raise JournalistError(f"{self.index_path} was written by another version")
         try:
             self.items: dict[str, InboxItem] = {
                 key: InboxItem.from_json(value) for key, value in doc["items"].items()}
-        except (TypeError, KeyError, AttributeError):
+            self.keyring = tuple(KeyringEntry(**e) for e in doc.get("keyring", []))
+        except (TypeError, KeyError, AttributeError, ValueError):
             raise JournalistError(f"{self.index_path} is damaged") from None
-        self.keyring = tuple(KeyringEntry(**e) for e in doc.get("keyring", []))
         self.replies_on_server: dict[str, list[str]] = doc.get("replies_on_server", {})
         self.server_day: str | None = doc.get("server_day")
         self.cursor: int | None = doc.get("cursor")
@@ -115,7 +127,9 @@ class Inbox:
         self.seen_on_server: set[str] = set(doc.get("seen_on_server", []))
 
     def save(self) -> None:
-        """Write the index atomically."""
+        """Write the index atomically (refused when it could not be read: see __init__)."""
+        if self.index_error is not None:
+            raise self.index_error
         self._prepare_dirs()
         write_json(self.index_path, compact=True, value={
             "version": INDEX_VERSION, "cursor": self.cursor, "server_day": self.server_day,
@@ -129,6 +143,12 @@ class Inbox:
     def _prepare_dirs(self) -> None:
         self.workstation.private_dir(self.root)
         self.workstation.private_dir(self.envelopes_dir)
+
+    def leftovers(self) -> list[Path]:
+        """What interrupted commands left beside the index: import staging dirs, reply
+        temp files, index temp files. None is in use while this inbox holds the lock."""
+        patterns = (f"{STAGING_PREFIX}*", ".reply-*", f".{self.index_path.name}.*")
+        return sorted(path for pattern in patterns for path in self.root.glob(pattern))
 
     def get(self, item_id: str) -> InboxItem:
         """The item with `item_id` (a unique prefix of at least 4 characters works too)."""
@@ -193,7 +213,7 @@ class Inbox:
             self.items.pop(key, None)
         self.save()
         for key in doomed:
-            _overwrite_and_unlink(self.envelopes_dir / key)
+            overwrite_and_unlink(self.envelopes_dir / key)
         return doomed
 
     def import_bundle(self, src: BinaryIO, progress: Callable[[int], None] | None = None,
@@ -217,10 +237,10 @@ class Inbox:
         if on_manifest is not None:
             on_manifest(manifest.total_size)
         self._prepare_dirs()
-        for stale in self.root.glob(".staging-*"):
+        for stale in self.root.glob(f"{STAGING_PREFIX}*"):
             # Left by an import that was killed; we hold the lock, so none is in use.
             shutil.rmtree(stale, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
         try:
             with DirectorySink(staging, skip=lambda i: i.id in self.items) as sink:
                 copy_blobs(src, manifest, sink, progress)
@@ -262,14 +282,14 @@ def _take_lock(workstation: Workstation) -> int | None:
     return fd
 
 
-def open_inbox(workstation: Workstation) -> Inbox:
-    """The inbox, locked until the current click command ends."""
-    inbox = Inbox(workstation)
+def open_inbox(workstation: Workstation, *, damaged_index_ok: bool = False) -> Inbox:
+    """The inbox, locked until the current click command ends (see Inbox for the flag)."""
+    inbox = Inbox(workstation, damaged_index_ok=damaged_index_ok)
     click.get_current_context().call_on_close(inbox.close)
     return inbox
 
 
-def _overwrite_and_unlink(path: Path) -> None:
+def overwrite_and_unlink(path: Path) -> None:
     """Overwrite a file with zeros before unlinking it (best effort on journaling/flash)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)

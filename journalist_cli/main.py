@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from journalist_cli import (
+    commands_check,
     commands_identity,
     commands_inbox,
     commands_online,
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
       fetch, push, status
     Air-gapped workstation (holds your identity, never touches a network):
       keygen, export-pubkey, export-online-key, team, import, list, read,
-      save, reply, export, delete, sent
+      save, reply, export, delete, sent, check
 
     \b
     A day's work:
@@ -61,7 +62,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for module in (commands_identity, commands_inbox, commands_save, commands_reply,
-               commands_online):
+               commands_online, commands_check):
     for command in module.COMMANDS:
         cli.add_command(command)
 
