@@ -75,7 +75,8 @@ class Workstation:
 def open_no_follow(path: Path) -> int:
     """Open an existing regular file for reading without following a link; return the fd."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: opening a FIFO planted in its place must not hang the command.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         raise
     except OSError:
@@ -84,6 +85,7 @@ def open_no_follow(path: Path) -> int:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise BadInputError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
     return fd
 
 

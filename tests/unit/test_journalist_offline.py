@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,17 @@ def test_oversized_message_envelope_is_refused_before_decrypting(tmp_path: Path)
     identity = keys.ResponderIdentity.generate()
     with pytest.raises(keys.MessageError, match="too large"):
         decrypt_message(_Inbox(), _Entry(), identity)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(60)  # without O_NONBLOCK, opening the FIFO waits for a writer forever
+def test_read_of_a_fifo_planted_as_an_envelope_is_refused_not_hung(station: Workstation,
+                                                                   tmp_path: Path) -> None:
+    envelope = report_envelope(station.identity.public, "hello",
+                               keys.ReplyKeyPair.generate().public)
+    entry = item(envelope)
+    _import(station, tmp_path, [(entry, envelope)])
+    path = station.home / "inbox" / "envelopes" / str(entry["id"])
+    path.unlink()
+    os.mkfifo(path)
+    result = station.run("read", str(entry["id"]))
+    assert result.exit_code == 3 and "not a regular file" in result.output
