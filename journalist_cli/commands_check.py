@@ -26,11 +26,11 @@ from rich.console import Console
 
 from journalist_cli.bundle_manifest import ID_RE
 from journalist_cli.errors import InboxDamagedError
-from journalist_cli.inbox import STAGING_PREFIX, Inbox, open_inbox, overwrite_and_unlink
+from journalist_cli.inbox import STAGING_PREFIX, Inbox, open_inbox
 from journalist_cli.offline_guard import offline
 from journalist_cli.progress import byte_progress
 from journalist_cli.safe_text import escape_terminal
-from journalist_cli.workstation import Workstation
+from journalist_cli.workstation import Workstation, overwrite_and_unlink
 
 _CHUNK = 64 * 1024
 

@@ -27,6 +27,7 @@ from journalist_cli.errors import BadInputError, BundleError, JournalistError
 from journalist_cli.workstation import (
     Workstation,
     open_no_follow,
+    overwrite_and_unlink,
     read_json,
     sync_to_disk,
     write_json,
@@ -287,23 +288,6 @@ def open_inbox(workstation: Workstation, *, damaged_index_ok: bool = False) -> I
     inbox = Inbox(workstation, damaged_index_ok=damaged_index_ok)
     click.get_current_context().call_on_close(inbox.close)
     return inbox
-
-
-def overwrite_and_unlink(path: Path) -> None:
-    """Overwrite a file with zeros before unlinking it (best effort on journaling/flash)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
-    except OSError:
-        path.unlink(missing_ok=True)
-        return
-    with os.fdopen(fd, "wb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        zeros = bytes(64 * 1024)
-        while size > 0:
-            size -= handle.write(zeros[: min(size, len(zeros))])
-        handle.flush()
-        os.fsync(handle.fileno())
-    path.unlink()
 
 
 def today() -> str:

@@ -180,3 +180,26 @@ def write_json(path: Path, value: Any, *, compact: bool = False) -> None:
     else:
         text = json.dumps(value, sort_keys=True, indent=1)
     write_atomically(path, text.encode("utf-8"))
+
+
+def overwrite_and_unlink(path: Path) -> None:
+    """Overwrite a file with zeros before unlinking it (best effort on journaling/flash)."""
+    try:
+        # O_NONBLOCK: a FIFO in its place must not hang us; only a regular file is zeroed.
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        path.unlink()
+        return
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        zeros = bytes(64 * 1024)
+        while size > 0:
+            size -= handle.write(zeros[: min(size, len(zeros))])
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()

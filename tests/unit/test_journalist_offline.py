@@ -313,3 +313,18 @@ def test_read_of_a_fifo_planted_as_an_envelope_is_refused_not_hung(station: Work
     os.mkfifo(path)
     result = station.run("read", str(entry["id"]))
     assert result.exit_code == 3 and "not a regular file" in result.output
+
+
+@pytest.mark.timeout(60)  # opening a FIFO for writing without a reader would block forever
+def test_delete_of_an_envelope_replaced_by_a_fifo_removes_it_without_hanging(
+        station: Workstation, tmp_path: Path) -> None:
+    envelope = report_envelope(station.identity.public, "hello",
+                               keys.ReplyKeyPair.generate().public)
+    entry = item(envelope)
+    _import(station, tmp_path, [(entry, envelope)])
+    path = station.home / "inbox" / "envelopes" / str(entry["id"])
+    path.unlink()
+    os.mkfifo(path)
+    result = station.run("delete", str(entry["id"]))
+    assert result.exit_code == 0, result.output
+    assert not os.path.lexists(path)
