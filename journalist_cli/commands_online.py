@@ -1,11 +1,14 @@
-"""Networked: `fetch`, `push`, `status`. Ciphertext only; the identity is never loaded."""
+"""Networked: `fetch`, `push` (`status` is in commands_status). Ciphertext only.
+
+The identity is never loaded. Every answer from the server is checked
+(`api_answers`) before use, and its words are escaped before they are printed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -14,84 +17,53 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from journalist_cli.alerting import EmergencyAlert, NotifyCommandError, parse_notify_command
 from journalist_cli.bundle_io import DirectorySink, copy_blobs, read_manifest, write_bundle
 from journalist_cli.bundle_manifest import (
     KIND_REPLY,
     KIND_TRANSFER,
-    MAX_ITEM_BYTES,
     MAX_ITEMS,
     BundleItem,
     KeyringEntry,
     Manifest,
 )
+from journalist_cli.commands_status import status
 from journalist_cli.errors import BadInputError, JournalistError, NetworkError
 from journalist_cli.inbox import today
+from journalist_cli.online_context import OnlineState, open_client, server_options
 from journalist_cli.progress import byte_progress
-from journalist_cli.workstation import Workstation, read_json, write_json
+from journalist_cli.safe_text import escape_terminal
+from journalist_cli.workstation import Workstation
+from keys.atomic_file import publish
 
 if TYPE_CHECKING:
+    from journalist_cli.api_answers import ListedItem
     from journalist_cli.online_client import ApiClient
 
 PAGE = 500
 
 
-def server_options(function: Any) -> Any:
-    for option in reversed((
-        click.option("--server", envvar="JOURNALIST_SERVER", default="http://127.0.0.1:8081",
-                     show_default=True, help="The responder API [env JOURNALIST_SERVER]."),
-        click.option("--socks", envvar="JOURNALIST_SOCKS", metavar="HOST:PORT",
-                     help="Go through Tor's SOCKS port, e.g. 127.0.0.1:9050."),
-        click.option("--online-key-file", envvar="JOURNALIST_ONLINE_KEY_FILE",
-                     type=click.Path(dir_okay=False, exists=True),
-                     help="File holding DROP-ONLINE-SECRET-... [else env JOURNALIST_ONLINE_KEY]."),
-    )):
-        function = option(function)
-    return function
+def _list_new(client: ApiClient, after: int, limit: int) -> tuple[list[ListedItem], int]:
+    """Up to `limit` envelopes listed after cursor `after`, and the cursor they reach.
 
-
-def _client(server: str, socks: str | None, key_file: str | None) -> ApiClient:
-    """A client whose connections are closed when the command ends.
-
-    The HTTP stack is imported here, not at module level, so that the
-    air-gapped install (no `requests`, no `PySocks`) runs every offline command.
+    Stops at an empty page or a cursor that does not move, whatever `more`
+    says, so a server cannot keep fetch paging forever. Raises NetworkError
+    when the cursor goes backwards or an envelope is listed twice.
     """
-    try:
-        from journalist_cli.online_client import ApiClient, load_online_key
-    except ModuleNotFoundError as missing:
-        raise JournalistError(
-            f"this is an offline install: the online commands need {missing.name!r}",
-            hint="run fetch/push/status on the networked workstation "
-                 "(pip install 'drop[online]')") from None
-    client = ApiClient(server, load_online_key(key_file), socks)
-    click.get_current_context().call_on_close(client.close)
-    return client
-
-
-class OnlineState:
-    """The networked workstation's memory: the cursor and whose replies to watch."""
-
-    def __init__(self, workstation: Workstation) -> None:
-        self.dir = workstation.private_dir(workstation.online_dir)
-        self.path = self.dir / "state.json"
-        doc = read_json(self.path, {})
-        self.cursor: int = int(doc.get("cursor", 0))
-        self.reply_reporters: set[str] = set(doc.get("reply_reporters", []))
-        self.staging = workstation.private_dir(self.dir / "staging")
-
-    def save(self) -> None:
-        write_json(self.path, {"cursor": self.cursor,
-                               "reply_reporters": sorted(self.reply_reporters)})
-
-
-def _list_new(client: ApiClient, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-    items: list[dict[str, Any]] = []
+    items: list[ListedItem] = []
+    seen: set[str] = set()
     while len(items) < limit:
-        page = client.get_json("/api/v1/items", {"after": after,
-                                                 "limit": min(PAGE, limit - len(items))})
-        items.extend(page["items"])
-        after = int(page["next_after"])
-        if not page["more"]:
+        page = client.list_items(after, min(PAGE, limit - len(items)))
+        if page.next_after < after:
+            raise NetworkError(f"the server's cursor went backwards ({after} to "
+                               f"{page.next_after})", hint="try again later; if it persists, "
+                               "tell the server's operator")
+        for listed in page.items:
+            if listed.id in seen:
+                raise NetworkError(f"the server listed envelope {listed.id} twice")
+            seen.add(listed.id)
+        items.extend(page.items)
+        advanced, after = page.next_after > after, page.next_after
+        if not page.more or not page.items or not advanced:
             break
     return items, after
 
@@ -117,7 +89,7 @@ def fetch(workstation: Workstation, target: Path, limit: int, server: str, socks
     """
     if target.exists():
         raise BadInputError(f"{target} already exists; not overwriting it")
-    client = _client(server, socks, online_key_file)
+    client = open_client(server, socks, online_key_file)
     state = OnlineState(workstation)
     for leftover in state.staging.glob("*.part"):
         leftover.unlink()  # a download cut off by a crash; started again below
@@ -125,25 +97,23 @@ def fetch(workstation: Workstation, target: Path, limit: int, server: str, socks
     console = Console(stderr=True)
     items: list[BundleItem] = []
     with byte_progress(console) as progress:
-        task = progress.add_task("downloading", total=sum(int(i["size"]) for i in listed))
-        for raw in listed:
-            item = _download(client, state.staging, raw, lambda n: progress.advance(task, n))
+        task = progress.add_task("downloading", total=sum(i.size for i in listed))
+        for entry in listed:
+            item = _download(client, state.staging, entry, lambda n: progress.advance(task, n))
             if item is not None:
                 items.append(item)
                 if item.kind == "reply":
                     state.reply_reporters.add(item.reporter_id)
-    keyring = client.get_json("/api/v1/keyring")["keyring"]
+    keyring = tuple(KeyringEntry(name, key) for name, key in client.keyring())
     on_server = {}
     for reporter_id in sorted(state.reply_reporters):
-        response = client.request("GET", f"/api/v1/replies/{reporter_id}")
-        if response.status_code == 404:
+        replies = client.replies_on_server(reporter_id)
+        if replies is None:
             state.reply_reporters.discard(reporter_id)
-            continue
-        on_server[reporter_id] = tuple(r["id"] for r in client.json_of(response)["replies"])
+        else:
+            on_server[reporter_id] = replies
     manifest = Manifest(kind=KIND_TRANSFER, created_day=today(), items=tuple(items),
-                        cursor=cursor, keyring=tuple(KeyringEntry(e["name"], e["public_key"])
-                                                     for e in keyring),
-                        replies_on_server=on_server)
+                        cursor=cursor, keyring=keyring, replies_on_server=on_server)
     _write_new_file(target, manifest, lambda i: (state.staging / i.id).open("rb"))
     state.cursor = cursor
     state.save()
@@ -154,40 +124,25 @@ def fetch(workstation: Workstation, target: Path, limit: int, server: str, socks
                + (f", {emergencies} EMERGENCY" if emergencies else ""))
 
 
-def _download(client: ApiClient, staging: Path, raw: dict[str, Any],
+def _download(client: ApiClient, staging: Path, listed: ListedItem,
               progress: Any) -> BundleItem | None:
-    try:
-        item_id, size = str(raw["id"]), int(raw["size"])
-    except (KeyError, TypeError, ValueError):
-        raise NetworkError("the server listed an envelope without id or size") from None
-    final = staging / item_id
-    if not 0 <= size <= MAX_ITEM_BYTES:
-        raise NetworkError(f"the server lists envelope {item_id[:32]!r} as {size} bytes, "
-                           "more than a bundle may carry")
-    if len(item_id) != 32 or not all(c in "0123456789abcdef" for c in item_id):
-        raise JournalistError("the server listed a malformed envelope id")
-    if final.exists() and final.stat().st_size == size:
-        progress(size)
-        digest = _sha256_file(final)
-    else:
-        with tempfile.NamedTemporaryFile(dir=staging, delete=False, suffix=".part") as dst:
-            try:
-                maybe = client.download(item_id, size, cast(BinaryIO, dst), progress)
-            except BaseException:
-                Path(dst.name).unlink(missing_ok=True)
-                raise
-        if maybe is None:
+    """Envelope `listed` in `staging` (downloaded unless a whole copy is there already);
+    None when the server no longer has it."""
+    final = staging / listed.id
+    if final.exists() and final.stat().st_size == listed.size:
+        progress(listed.size)
+        return listed.in_bundle(_sha256_file(final))
+    with tempfile.NamedTemporaryFile(dir=staging, delete=False, suffix=".part") as dst:
+        try:
+            digest = client.download(listed.id, listed.size, cast(BinaryIO, dst), progress)
+        except BaseException:
             Path(dst.name).unlink(missing_ok=True)
-            return None
-        digest = maybe
-        os.replace(dst.name, final)
-    try:
-        return BundleItem(id=item_id, kind=raw["kind"], reporter_id=raw["reporter_id"],
-                          size=size, sha256=digest, day=raw["day"], parent_id=raw["parent_id"],
-                          emergency=raw["emergency"], reply_key=raw.get("reply_key"),
-                          signature=raw.get("signature"), responder=raw.get("responder"))
-    except KeyError as exc:
-        raise NetworkError(f"the server listed an envelope without {exc}") from None
+            raise
+    if digest is None:
+        Path(dst.name).unlink(missing_ok=True)
+        return None
+    os.replace(dst.name, final)
+    return listed.in_bundle(digest)
 
 
 def _sha256_file(path: Path) -> str:
@@ -199,13 +154,22 @@ def _sha256_file(path: Path) -> str:
 
 
 def _write_new_file(target: Path, manifest: Manifest, open_blob: Any) -> None:
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    """Write the bundle to `target`, which must not exist, durably: file and directory
+    are fsynced before this returns, so the cursor may move on afterwards.
+
+    Works on FAT/exFAT USB sticks (no hard links, no permissions). Raises
+    BadInputError if `target` appeared meanwhile; nothing partial is left.
+    """
+    # mkstemp creates the file 0600 itself: FAT would refuse a later chmod.
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as dst:
             write_bundle(dst, manifest, open_blob)
             dst.flush()
             os.fsync(dst.fileno())
-        os.link(temp, target)
+        publish(Path(temp), target, overwrite=False)
+    except FileExistsError:
+        raise BadInputError(f"{target} already exists; not overwriting it") from None
     finally:
         Path(temp).unlink(missing_ok=True)
 
@@ -220,82 +184,52 @@ Example:
 def push(workstation: Workstation, bundle: Path, server: str, socks: str | None,
          online_key_file: str | None) -> None:
     """Upload the replies (and deletion requests) of a reply bundle from `export`."""
-    client = _client(server, socks, online_key_file)
+    client = open_client(server, socks, online_key_file)
     state = OnlineState(workstation)
-    with tempfile.TemporaryDirectory(dir=state.dir) as staging, bundle.open("rb") as src:
-        manifest = read_manifest(src, KIND_REPLY)
-        with DirectorySink(Path(staging)) as sink:
-            copy_blobs(src, manifest, sink)
-        table = Table("what", "reporter", "result", title="push")
-        failures = 0
-        for item in manifest.items:
-            status, answer = client.upload_reply(
-                {"reporter_id": item.reporter_id, "id": item.id,
-                 "signature": item.signature or "", "responder": item.responder or ""},
-                (Path(staging) / item.id).read_bytes())
-            if status == 201 or status == 409:
-                state.reply_reporters.add(item.reporter_id)
-                result = Text("accepted" if status == 201 else "already there", style="green")
-            else:
-                failures += 1
-                result = Text(f"REJECTED: {answer.get('error', status)}", style="bold red")
-            table.add_row(f"reply {item.id[:8]}", item.reporter_id[:8], result)
-        for item_id in manifest.deletions:
-            status, _ = client.post_json(f"/api/v1/items/{item_id}/delete")
-            table.add_row(f"delete {item_id[:8]}", "", "deleted" if status == 200
-                          else "already gone" if status == 404 else f"failed ({status})")
-            failures += status not in (200, 404)
-        for reporter_id in manifest.reporter_deletions:
-            status, _ = client.post_json(f"/api/v1/reporters/{reporter_id}/delete")
-            table.add_row(f"delete conversation {reporter_id[:8]}", reporter_id[:8],
-                          "deleted" if status == 200
-                          else "already gone" if status == 404 else f"failed ({status})")
-            failures += status not in (200, 404)
-    state.save()
-    Console().print(table)
+    table = Table("what", "reporter", "result", title="push")
+    failures = 0
+    try:
+        with tempfile.TemporaryDirectory(dir=state.dir) as staging, bundle.open("rb") as src:
+            manifest = read_manifest(src, KIND_REPLY)
+            with DirectorySink(Path(staging)) as sink:
+                copy_blobs(src, manifest, sink)
+            for item in manifest.items:
+                status, reason = client.upload_reply(
+                    {"reporter_id": item.reporter_id, "id": item.id,
+                     "signature": item.signature or "", "responder": item.responder or ""},
+                    (Path(staging) / item.id).read_bytes())
+                if status in (201, 409):
+                    state.reply_reporters.add(item.reporter_id)
+                    result = Text("accepted" if status == 201 else "already there",
+                                  style="green")
+                else:
+                    failures += 1
+                    result = _refused("REJECTED", status, reason)
+                table.add_row(f"reply {item.id[:8]}", item.reporter_id[:8], result)
+            for path, what, reporter in (
+                    *((f"/api/v1/items/{i}/delete", f"delete {i[:8]}", "")
+                      for i in manifest.deletions),
+                    *((f"/api/v1/reporters/{r}/delete", f"delete conversation {r[:8]}", r[:8])
+                      for r in manifest.reporter_deletions)):
+                status, reason = client.delete(path)
+                failures += status not in (200, 404)
+                table.add_row(what, reporter, "deleted" if status == 200 else "already gone"
+                              if status == 404 else _refused("failed", status, reason))
+    finally:
+        # Whatever stopped the push, say what was done and remember whose replies to watch.
+        state.save()
+        if table.row_count:
+            Console().print(table)
     if failures:
         total = len(manifest.items) + len(manifest.deletions) + len(manifest.reporter_deletions)
         raise JournalistError(f"{failures} of {total} could not be pushed",
                               hint="see the table above")
 
 
-@click.command(epilog="""\b
-Example:
-  $ journalist status
-  3 new messages since the last fetch
-  !! 1 EMERGENCY: fetch and read now
-  $ journalist status --watch 120      # check every 2 minutes; Ctrl-C to stop
-  $ journalist status --watch 60 --notify-command 'notify-send drop'""")
-@click.option("--watch", type=click.IntRange(30, 3600), default=None, metavar="SECONDS",
-              help="Keep checking every SECONDS (30-3600) and ring the bell on emergencies.")
-@click.option("--notify-command", envvar="JOURNALIST_NOTIFY_COMMAND", metavar="CMD",
-              help="Run CMD on new emergencies; it gets only 'N new emergency reports' "
-                   "(argument and stdin) [env JOURNALIST_NOTIFY_COMMAND].")
-@server_options
-@click.pass_obj
-def status(workstation: Workstation, watch: int | None, notify_command: str | None,
-           server: str, socks: str | None, online_key_file: str | None) -> None:
-    """How many new messages (and emergencies) wait on the server since the last fetch."""
-    try:
-        alert = EmergencyAlert(Console(), parse_notify_command(notify_command))
-    except NotifyCommandError as error:
-        raise BadInputError(str(error), hint="quote it as you would in a shell") from None
-    client = _client(server, socks, online_key_file)
-    console = Console()
-    last: tuple[int, int] | None = None
-    while True:
-        counts = client.get_json("/api/v1/counts", {"after": OnlineState(workstation).cursor})
-        current = (int(counts["new"]), int(counts["emergency"]))
-        if current != last:
-            console.print(f"{current[0]} new messages since the last fetch")
-            last = current
-        alert.observe(current[1])
-        if not watch:
-            return
-        try:
-            time.sleep(watch)
-        except KeyboardInterrupt:
-            return
+def _refused(label: str, status: int, reason: str | None) -> Text:
+    # The reason is the server's own words: never let them drive the terminal.
+    shown = escape_terminal(reason or f"no reason given ({status})", keep_newlines=False)
+    return Text(f"{label}: {shown}", style="bold red")
 
 
 COMMANDS = (fetch, push, status)

@@ -37,7 +37,7 @@ Exit codes:
      an inbox that `check` found damaged
   4  crypto or authentication: wrong passphrase, not addressed to you,
      tampered envelope, the server refused the signature
-  5  network: the server could not be reached
+  5  network: the server could not be reached, or answered oddly
 """
 
 

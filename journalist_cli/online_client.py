@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 import keys
+from journalist_cli import api_answers
 from journalist_cli.errors import AuthError, BadInputError, JournalistError, NetworkError
 
 EMPTY_SHA256 = hashlib.sha256(b"").digest()
@@ -42,14 +43,31 @@ def load_online_key(key_file: str | None) -> keys.OnlineSigningKey:
     return keys.OnlineSigningKey.from_secret_string(text.strip())
 
 
+def _is_onion(host: str) -> bool:
+    host = host.rstrip(".")  # `x.onion.` is the same name, fully qualified
+    return host == "onion" or host.endswith(".onion")
+
+
 class ApiClient:
-    """Signed requests to one drop's responder API (FORMAT.md §7, §9)."""
+    """Signed requests to one drop's responder API (FORMAT.md §7, §9).
+
+    The endpoint methods return checked, typed answers (`api_answers`); any
+    other shape raises NetworkError.
+    """
 
     def __init__(self, server: str, key: keys.OnlineSigningKey, socks: str | None = None,
                  timeout: float = 120.0) -> None:
+        """Raises BadInputError for an address that is not http(s)://HOST[:PORT], and
+        for an onion address without `socks`, before any name is looked up."""
         parts = urlsplit(server)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             raise BadInputError(f"{server!r} is not a server address like http://HOST:PORT")
+        if not socks and _is_onion(parts.hostname or ""):
+            # RFC 7686: without Tor the onion name would go to this machine's DNS
+            # resolver, telling whoever runs it which drop this machine uses.
+            raise BadInputError(f"{server!r} is an onion address, and only Tor can reach it",
+                                hint="add --socks 127.0.0.1:9050 (or set JOURNALIST_SOCKS) "
+                                     "so that Tor resolves the name, not this machine's DNS")
         self.base = f"{parts.scheme}://{parts.netloc}"
         self.key = key
         self.timeout = timeout
@@ -103,6 +121,34 @@ class ApiClient:
         except ValueError:
             raise NetworkError("the server's answer is not JSON") from None
 
+    def list_items(self, after: int, limit: int) -> api_answers.ItemPage:
+        """One page of envelopes listed after cursor `after`, at most `limit` of them."""
+        return api_answers.item_page(
+            self.get_json("/api/v1/items", {"after": after, "limit": limit}), limit)
+
+    def counts(self, after: int) -> api_answers.Counts:
+        """How many messages and emergencies arrived after cursor `after`."""
+        return api_answers.counts(self.get_json("/api/v1/counts", {"after": after}))
+
+    def keyring(self) -> tuple[tuple[str, str], ...]:
+        """The server's keyring as (name, public key) strings, for information."""
+        return api_answers.keyring(self.get_json("/api/v1/keyring"))
+
+    def replies_on_server(self, reporter_id: str) -> tuple[str, ...] | None:
+        """Ids of the replies the server holds for `reporter_id`; None if it is gone."""
+        response = self.request("GET", f"/api/v1/replies/{reporter_id}")
+        if response.status_code == 404:
+            return None
+        return api_answers.reply_ids(self.json_of(response), reporter_id)
+
+    def delete(self, path: str) -> tuple[int, str | None]:
+        """POST a deletion (`path` of FORMAT.md §9); return (status, server's reason)."""
+        status, answer = self.post_json(path)
+        if status == 200:
+            api_answers.deletion(answer)
+            return status, None
+        return status, api_answers.refusal_reason(answer)
+
     def download(self, item_id: str, size: int, dst: BinaryIO,
                  progress: Callable[[int], None]) -> str | None:
         """Stream envelope `item_id` into `dst`; return its SHA-256 hex, None if it is gone.
@@ -128,10 +174,15 @@ class ApiClient:
             raise NetworkError(f"envelope {item_id} arrived cut short; run fetch again")
         return digest.hexdigest()
 
-    def upload_reply(self, params: Mapping[str, str], envelope: bytes) -> tuple[int, Any]:
-        """POST one reply envelope; return (status, JSON answer)."""
+    def upload_reply(self, params: Mapping[str, str],
+                     envelope: bytes) -> tuple[int, str | None]:
+        """POST one reply envelope; return (status, the server's reason for a refusal).
+
+        The reason is the server's own text: print it through `escape_terminal`.
+        """
         response = self.request(
             "POST", "/api/v1/replies", params, body=envelope,
             headers={"X-Drop-Body-SHA256": hashlib.sha256(envelope).hexdigest(),
                      "Content-Type": "application/octet-stream"})
-        return response.status_code, self.json_of(response, allow_error=True)
+        answer = self.json_of(response, allow_error=True)
+        return response.status_code, api_answers.refusal_reason(answer)

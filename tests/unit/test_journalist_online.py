@@ -20,7 +20,8 @@ import keys
 from journalist_cli.main import cli
 from tests.journalist_support import ApiEnv, make_api_env
 
-ONLINE_MODULES = ("commands_online.py", "online_client.py")
+ONLINE_MODULES = ("commands_online.py", "commands_status.py", "online_client.py",
+                  "online_context.py", "api_answers.py")
 IDENTITY_NAMES = {"ResponderIdentity", "load_identity", "open_identity", "identity_file",
                   "ask_passphrase", "commands_identity"}
 
