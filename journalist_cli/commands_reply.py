@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -21,29 +22,68 @@ from journalist_cli.bundle_manifest import KIND_REPLY, BundleItem, Manifest
 from journalist_cli.commands_identity import load_team, open_identity
 from journalist_cli.errors import BadInputError, CryptoError, JournalistError
 from journalist_cli.inbox import Inbox, InboxItem, open_inbox, today
-from journalist_cli.inbox_view import decrypt_message
+from journalist_cli.inbox_view import MESSAGE_KINDS, decrypt_message
 from journalist_cli.offline_guard import offline
+from journalist_cli.safe_text import escape_terminal
+from journalist_cli.server_deletions import ExportedDeletions
 from journalist_cli.workstation import Workstation
+from keys.atomic_file import publish
 
 MAX_REPLY_CHARS = 100_000
 
 
-def _reply_key(inbox: Inbox, reporter_id: str,
-               identity: keys.ResponderIdentity) -> keys.ReplyPublicKey:
-    """The reporter's reply key: as the server listed it, cross-checked against the
-    key inside their own (encrypted) report, so a server cannot swap it for its own."""
-    listed = {i.item.reply_key for i in inbox.thread(reporter_id) if i.item.reply_key}
-    inside = set()
-    for entry in inbox.thread(reporter_id):
-        if entry.item.kind == "report":
+@dataclass(frozen=True)
+class BoundReport:
+    """The decrypted report whose reply key a reply is sealed to."""
+
+    entry: InboxItem
+    report: keys.Report
+
+
+def bound_report(inbox: Inbox, reporter_id: str,
+                 identity: keys.ResponderIdentity) -> BoundReport:
+    """The earliest report of the conversation that opens here, whose reply key a reply
+    goes to. The key is taken only from inside decrypted reports: bundle labels and the
+    listed `reply_key` are the server's word, so every report, follow-up and reply item
+    of the thread is decrypted whatever its label says (those that do not open for this
+    identity are passed over). Raises CryptoError when no report opens, when the reports
+    carry different keys, or when a key the server lists differs from theirs.
+    """
+    thread = sorted(inbox.thread(reporter_id), key=lambda e: (e.item.day, e.order))
+    reports = []
+    for entry in thread:
+        if entry.item.kind not in MESSAGE_KINDS:
+            continue
+        try:
             message = decrypt_message(inbox, entry, identity)
-            if isinstance(message, keys.Report):
-                inside.add(str(message.reply_key))
-    candidates = inside or listed
-    if len(candidates) != 1 or (inside and listed and listed != inside):
-        raise CryptoError("the reply key the server lists for this reporter does not match "
-                          "the one in their report", hint="do not reply; tell your team")
-    return keys.ReplyPublicKey.parse(candidates.pop())
+        except keys.KeysError:
+            continue
+        if isinstance(message, keys.Report):
+            reports.append(BoundReport(entry, message))
+    forged = f"conversation {reporter_id[:8]} looks forged: "
+    hint = "do not reply; tell your team"
+    if not reports:
+        raise CryptoError(forged + "none of its messages is a report that opens here, so "
+                          "there is no reply key you can trust",
+                          hint="if its report was never imported here, import the bundle "
+                               "that brought it; otherwise " + hint)
+    inside = {str(bound.report.reply_key) for bound in reports}
+    if len(inside) > 1:
+        raise CryptoError(forged + f"its {len(reports)} reports carry different reply keys",
+                          hint=hint)
+    if {e.item.reply_key for e in thread if e.item.reply_key} - inside:
+        raise CryptoError(forged + "the reply key the server lists does not match the one "
+                          "inside the reporter's report", hint=hint)
+    return reports[0]
+
+
+def _describe(bound: BoundReport) -> str:
+    text = bound.report.text.strip()
+    first_line = text.splitlines()[0][:60] if text else ""
+    return (f"this reply goes to the reply key of report {bound.entry.item.id[:8]} "
+            f"({bound.entry.item.day}, "
+            f"{escape_terminal(bound.report.category, keep_newlines=False)}): "
+            f"\"{escape_terminal(first_line, keep_newlines=False)}\"")
 
 
 def _compose(text: str | None) -> str:
@@ -64,6 +104,7 @@ def _compose(text: str | None) -> str:
 Example:
   $ journalist reply 9c1e                 # opens $EDITOR
   $ echo "We are on it." | journalist reply 9c1e --from "Sam, response team"
+  this reply goes to the reply key of report 3f2a9c1e (2026-11-24, threats): "..."
   reply 5d0c... queued for reporter 9c1e...; `journalist export` to send it""")
 @click.argument("reporter")
 @click.option("--from", "signed_as", default="the response team", show_default=True,
@@ -80,7 +121,11 @@ def reply(workstation: Workstation, reporter: str, signed_as: str, text: str | N
     inbox = open_inbox(workstation)
     reporter_id = inbox.resolve_reporter(reporter)
     identity = open_identity(workstation)
-    reply_key = _reply_key(inbox, reporter_id, identity)
+    bound = bound_report(inbox, reporter_id, identity)
+    # Shown before anything is sealed: the server decides which envelopes form a
+    # conversation, so the responder checks that this is the reporter they mean.
+    click.echo(_describe(bound))
+    reply_key = bound.report.reply_key
     body = keys.encode_message(keys.Reply(text=_compose(text), responder=signed_as))
     recipients: list[keys.Recipient] = [reply_key, identity.public]
     for entry in load_team(workstation):
@@ -105,42 +150,59 @@ def reply(workstation: Workstation, reporter: str, signed_as: str, text: str | N
 @click.command(epilog="""\b
 Example:
   $ journalist export --to /media/usb/replies.drop
-  exported 2 replies and 1 deletion request
-  (networked) $ journalist push /media/usb/replies.drop""")
+  exported 2 replies and 1 deletion request(s) to /media/usb/replies.drop
+  (networked) $ journalist push /media/usb/replies.drop
+  $ journalist export --to /media/usb/again.drop --again   # that stick was lost""")
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The reply bundle to write (must not exist).")
-@click.option("--again", is_flag=True, help="Include replies already exported.")
+@click.option("--again", is_flag=True,
+              help="Include replies already exported, and every deletion request not yet "
+                   "seen done on the server (after a lost bundle).")
 @click.pass_obj
 @offline
 def export(workstation: Workstation, target: Path, again: bool) -> None:
-    """Write your queued replies (and deletion requests) into a reply bundle."""
+    """Write your queued replies (and deletion requests) into a reply bundle.
+
+    Deletion requests are kept after export until a fetched bundle shows them
+    done, so `--again` can send them again if this bundle is lost.
+    """
     inbox = open_inbox(workstation)
     chosen = [e for e in inbox.items.values()
               if e.outgoing and (again or e.exported_day is None)]
-    if not chosen and not inbox.pending_deletions and not inbox.pending_reporter_deletions:
+    resent = inbox.exported_deletions if again else ExportedDeletions()
+    deletions = sorted({*inbox.pending_deletions, *resent.envelopes})
+    reporter_deletions = sorted({*inbox.pending_reporter_deletions, *resent.reporters})
+    if not chosen and not deletions and not reporter_deletions:
         raise JournalistError("nothing to export", hint="write one with `journalist reply`")
     if target.exists():
         raise BadInputError(f"{target} already exists; not overwriting it")
     manifest = Manifest(kind=KIND_REPLY, created_day=today(),
-                        items=tuple(e.item for e in chosen),
-                        deletions=tuple(inbox.pending_deletions),
-                        reporter_deletions=tuple(inbox.pending_reporter_deletions))
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+                        items=tuple(e.item for e in chosen), deletions=tuple(deletions),
+                        reporter_deletions=tuple(reporter_deletions))
+    # mkstemp's file is already 0600; keys' private_temp_file would fchmod, which FAT
+    # (fusefat) refuses with ENOSYS.
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as dst:
             write_bundle(dst, manifest, lambda i: inbox.open_envelope(i.id))
             dst.flush()
             os.fsync(dst.fileno())
-        os.link(temp, target)
+        # Hard links where the filesystem has them, a checked rename on FAT sticks;
+        # the directory is flushed too, before the inbox records the export below.
+        publish(temp, target, overwrite=False)
+    except FileExistsError:
+        raise BadInputError(f"{target} already exists; not overwriting it") from None
     finally:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
     for entry in chosen:
         inbox.mark(entry.item.id, exported_day=today())
-    deletions = len(inbox.pending_deletions) + len(inbox.pending_reporter_deletions)
+    inbox.exported_deletions.record(inbox.pending_deletions,
+                                    inbox.pending_reporter_deletions, today())
     inbox.pending_deletions, inbox.pending_reporter_deletions = [], []
     inbox.save()
-    click.echo(f"exported {len(chosen)} replies and {deletions} deletion request(s) "
-               f"to {target}")
+    click.echo(f"exported {len(chosen)} replies and "
+               f"{len(deletions) + len(reporter_deletions)} deletion request(s) to {target}")
 
 
 @click.command(epilog="""\b

@@ -24,6 +24,7 @@ import click
 from journalist_cli.bundle_io import DirectorySink, copy_blobs, read_manifest
 from journalist_cli.bundle_manifest import KIND_TRANSFER, BundleItem, KeyringEntry
 from journalist_cli.errors import BadInputError, BundleError, JournalistError
+from journalist_cli.server_deletions import ExportedDeletions
 from journalist_cli.workstation import (
     Workstation,
     open_no_follow,
@@ -124,6 +125,7 @@ class Inbox:
         self.cursor: int | None = doc.get("cursor")
         self.pending_deletions: list[str] = doc.get("pending_deletions", [])
         self.pending_reporter_deletions: list[str] = doc.get("pending_reporter_deletions", [])
+        self.exported_deletions = ExportedDeletions.from_index(doc)
         # Replies known to have reached the server (listed by it at some fetch).
         self.seen_on_server: set[str] = set(doc.get("seen_on_server", []))
 
@@ -139,6 +141,7 @@ class Inbox:
             "replies_on_server": self.replies_on_server,
             "pending_deletions": self.pending_deletions,
             "pending_reporter_deletions": self.pending_reporter_deletions,
+            **self.exported_deletions.to_index(),
             "seen_on_server": sorted(self.seen_on_server)})
 
     def _prepare_dirs(self) -> None:
@@ -188,16 +191,20 @@ class Inbox:
         self.save()
 
     def resolve_reporter(self, reference: str) -> str:
-        """A reporter id from a reporter id, a unique prefix of one (4+), or a message id."""
-        reporters = {i.item.reporter_id for i in self.items.values()}
-        if reference in reporters:
-            return reference
-        matches = {r for r in reporters if len(reference) >= 4 and r.startswith(reference)}
+        """The reporter id `reference` (a conversation or message id, or a 4+ prefix) names.
+        Raises BadInputError if none, or if it could name two conversations: the server
+        chooses ids, and a guess could send a reply or a deletion to the wrong reporter."""
+        matches = {i.item.reporter_id for i in self.items.values() if len(reference) >= 4
+                   and (i.item.reporter_id.startswith(reference)
+                        or i.item.id.startswith(reference))}
         if len(matches) == 1:
             return matches.pop()
         if not matches:
-            return self.get(reference).item.reporter_id
-        raise BadInputError(f"{reference!r} matches several conversations")
+            raise BadInputError(f"no conversation or message {reference!r} in the inbox",
+                                hint="`journalist list` shows the ids (4 characters at least)")
+        raise BadInputError(f"{reference!r} is ambiguous: it matches {len(matches)} "
+                            "conversations (by conversation id or message id)",
+                            hint="type more characters of the id; `journalist list` shows them")
 
     def delete(self, item_id: str) -> list[str]:
         """Remove an envelope (and the attachments under it); return the ids removed."""
@@ -256,6 +263,8 @@ class Inbox:
             if manifest.cursor is not None and manifest.cursor >= (self.cursor or 0):
                 # The newest view of the server wins; an older bundle imported late
                 # adds its envelopes but does not roll the server's state back.
+                self.exported_deletions.forget_done(self.replies_on_server,
+                                                    manifest.replies_on_server)
                 self.keyring = manifest.keyring
                 self.replies_on_server = {k: list(v)
                                           for k, v in manifest.replies_on_server.items()}
