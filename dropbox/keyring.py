@@ -1,24 +1,54 @@
 """The responders' public keys that every report is sealed to: `instance/keyring.json`.
 
 The file is a JSON list of `{"name": ..., "key": "drop-pub-..."}` entries. Every
-key is parsed (checksum, small-order points) when loaded or added, so a
-corrupted keyring is refused loudly instead of sealing to a wrong key. Writes
-go to a temp file in the same directory, fsynced, then renamed over the old one.
+key is parsed (checksum, small-order points) and every name checked against the
+FORMAT.md §8.1 rule when loaded or added, so a corrupted keyring is refused
+loudly instead of sealing to a wrong key, and a name the workstations would
+refuse in a bundle never gets in (one such entry would stop every `journalist
+fetch`). Writes go to a temp file in the same directory, fsynced, then renamed
+over the old one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from keys import KeysError, ResponderPublicKey
 
+# FORMAT.md §8.1: a responder name is 1-64 characters, none of them a control
+# character (C0, DEL, C1). The same rule as journalist_cli.bundle_manifest.NAME_RE,
+# restated here because dropbox/ must not import the workstation's package; a unit
+# test (tests/unit/test_keyring_names.py) checks that the two agree.
+MAX_NAME_CHARS = 64
+_NAME_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,64}")
+
 
 class KeyringError(Exception):
     """The keyring file is unreadable or malformed, or a change to it was refused."""
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a responder's name (FORMAT.md §8.1), or None if it can.
+
+    Stricter than the format in one way: a lone surrogate (what an undecodable
+    command-line byte becomes) is refused, since it cannot be written as UTF-8.
+    """
+    if not name:
+        return "a responder needs a name"
+    if len(name) > MAX_NAME_CHARS:
+        return f"a responder's name can have at most {MAX_NAME_CHARS} characters, not {len(name)}"
+    if _NAME_RE.fullmatch(name) is None:
+        return "a responder's name cannot contain control characters (tabs, line breaks...)"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a responder's name must be valid text (it has an undecodable byte)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -66,13 +96,20 @@ class Keyring:
         if not isinstance(data, list):
             raise KeyringError(f"{path} must hold a JSON list of {{name, key}} entries")
         entries = []
-        for item in data:
+        for number, item in enumerate(data, start=1):
             if not (
                 isinstance(item, dict)
                 and isinstance(item.get("name"), str)
                 and isinstance(item.get("key"), str)
             ):
                 raise KeyringError(f"{path}: every entry needs a string 'name' and 'key'")
+            problem = name_problem(item["name"])
+            if problem is not None:
+                # !a: the name may hold the very control characters refused here.
+                shown = f"{item['name'][:MAX_NAME_CHARS]!a}"
+                raise KeyringError(
+                    f"{path}: entry {number} ({shown}): {problem}. Fix or "
+                    "remove that entry: workstations refuse bundles whose keyring has it")
             entries.append(KeyringEntry(item["name"], _parse_key(item["name"], item["key"])))
         return cls(path, entries)
 
@@ -95,10 +132,16 @@ class Keyring:
         return [str(key) for key in self.recipients()]
 
     def add(self, name: str, key_str: str) -> KeyringEntry:
-        """Add a responder and save. Raises KeyringError for a bad key or a duplicate."""
+        """Add a responder and save.
+
+        `name` is stripped of surrounding spaces and must then follow FORMAT.md
+        §8.1 (see `name_problem`). Raises KeyringError for a bad name, a bad key
+        or a duplicate; nothing is written then.
+        """
         name = name.strip()
-        if not name:
-            raise KeyringError("a responder needs a name")
+        problem = name_problem(name)
+        if problem is not None:
+            raise KeyringError(problem)
         key = _parse_key(name, key_str)
         for entry in self._entries:
             if entry.name == name:

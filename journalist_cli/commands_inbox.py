@@ -11,6 +11,7 @@ from rich.text import Text
 import keys
 from journalist_cli.commands_identity import load_team, open_identity
 from journalist_cli.errors import BadInputError
+from journalist_cli.import_recipients import trusted_key_count, warn_about_recipients
 from journalist_cli.inbox import Inbox, open_inbox
 from journalist_cli.inbox_view import decrypt_message, load_rows, render_list, render_message
 from journalist_cli.offline_guard import offline
@@ -46,6 +47,7 @@ def import_bundle(workstation: Workstation, bundle: Path) -> None:
         console.print(Text(f"!! {emergencies} EMERGENCY: run `journalist list` now",
                            style="bold white on red"))
     _warn_about_keyring(console, workstation, inbox)
+    warn_about_recipients(console, inbox, result.new, trusted_key_count(workstation))
 
 
 def _warn_about_keyring(console: Console, workstation: Workstation, inbox: Inbox) -> None:
