@@ -3,7 +3,7 @@
 Clients (threads, each with its own session and CSRF token) post for a fixed
 time: JS-on sealed envelopes (sealed beforehand, random login secret and
 reply key, as a browser sends them), JS-off forms (the server derives a
-codename, hashes the login secret and seals: two Argon2id runs per report),
+codename, hashes its login secret with Argon2id once and seals),
 and GET of a static CSS file as the ceiling. Errors are counted per status;
 503 is the app's documented "busy" answer when its Argon2id/sealing slots are
 full.
