@@ -1,10 +1,13 @@
 """Request signatures (FORMAT.md §7): every failure is the same 401 with the same body.
 
-Checked in this order, stopping at the first failure, all before any view runs:
-certificate and signature (`keys.verify_request`, against the keyring as it is
-on disk now), freshness (±300 s), then the nonce is recorded; a nonce already
-recorded is a replay. Bodies are hashed here when small; a streaming view
-(reply upload) hashes as it reads and calls `check_streamed_body` at the end.
+Checked in this order, stopping at the first failure, before any view runs and
+before the method and size rules (FORMAT.md §9: whatever the cause or path):
+the body (a non-streaming body over 64 KiB is never read, so it cannot be
+authenticated), certificate and signature (`keys.verify_request`, against the
+keyring as it is on disk now), freshness (±300 s), then the nonce is recorded;
+a nonce already recorded is a replay. Bodies are hashed here when small; a
+streaming view (reply upload) hashes as it reads and calls
+`check_streamed_body` at the end.
 Nonces are kept with their day and purged after two days, which is longer than
 the freshness window, so a replay is always caught.
 """
@@ -22,6 +25,7 @@ from typing import cast
 from flask import Response, g, jsonify, request
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import keys
 from dropbox.db import ApiNonce
@@ -59,9 +63,13 @@ def _claimed_body_sha256() -> bytes | None:
         # Exactly the §7 spelling: bytes.fromhex alone would also take
         # uppercase and spaces, giving one signed request several spellings.
         return bytes.fromhex(declared) if _SHA256_HEX.fullmatch(declared) else None
-    # Signed small bodies only: a larger one is refused (413) before it is read.
+    # Signed small bodies only: a larger one is never read past the cap, and since
+    # the signature covers the body's hash it cannot be authenticated: the one 401.
     request.max_content_length = MAX_SMALL_BODY
-    return hashlib.sha256(request.get_data(cache=True)).digest()
+    try:
+        return hashlib.sha256(request.get_data(cache=True)).digest()
+    except RequestEntityTooLarge:
+        return None
 
 
 def _record_nonce(nonce: str, today: dt.date) -> bool:

@@ -8,10 +8,11 @@ files: a crash in between leaves an unreferenced ciphertext file (removed by
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from flask import Response, abort, jsonify, request, send_file
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from dropbox.db import Envelope, Reporter
 from dropbox.responder_api.blueprint import ID_PATTERN, api
@@ -21,13 +22,27 @@ from dropbox.storage import UnknownEnvelope
 MAX_PAGE = 1000
 DEFAULT_PAGE = 200
 MESSAGE_KINDS = ("report", "followup")
+_CURSOR = re.compile(r"[0-9]{1,18}")
+# `seq` is a 32-bit INTEGER on PostgreSQL, which refuses a larger literal; no
+# seq exceeds it, so "after" anything larger means what "after" this means.
+_SEQ_CEILING = 2**31 - 1
 
 
 def _cursor_arg(name: str) -> int:
+    """The query argument `name` (default 0) as an int; 400 unless 1 to 18 ASCII digits.
+
+    `str.isdigit` would also take "²" or Arabic-Indic digits, which `int` refuses
+    or silently reads: only the §9 spelling is accepted.
+    """
     raw = request.args.get(name, "0")
-    if not raw.isdigit() or len(raw) > 18:
+    if not _CURSOR.fullmatch(raw):
         abort(400)
     return int(raw)
+
+
+def _seq_after(after: int) -> ColumnElement[bool]:
+    """The condition `seq > after`, for any cursor `_cursor_arg` accepts."""
+    return Envelope.seq > min(after, _SEQ_CEILING)
 
 
 def envelope_json(envelope: Envelope, reply_key: str | None) -> dict[str, Any]:
@@ -50,7 +65,7 @@ def list_items() -> Response:
         rows = session.execute(
             select(Envelope, Reporter.reply_key)
             .join(Reporter, Reporter.id == Envelope.reporter_id)
-            .where(Envelope.seq > after).order_by(Envelope.seq).limit(limit + 1)).all()
+            .where(_seq_after(after)).order_by(Envelope.seq).limit(limit + 1)).all()
     page = rows[:limit]
     return jsonify(items=[envelope_json(env, key) for env, key in page],
                    next_after=page[-1][0].seq if page else after,
@@ -83,7 +98,7 @@ def counts() -> Response:
     after = _cursor_arg("after")
     with context().database.session() as session:
         base = (select(func.count()).select_from(Envelope)
-                .where(Envelope.seq > after, Envelope.kind.in_(MESSAGE_KINDS)))
+                .where(_seq_after(after), Envelope.kind.in_(MESSAGE_KINDS)))
         new = session.scalar(base) or 0
         emergencies = session.scalar(base.where(Envelope.emergency.is_(True))) or 0
         latest = session.scalar(select(func.max(Envelope.seq))) or 0

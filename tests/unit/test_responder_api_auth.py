@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -34,6 +36,14 @@ def _expired_key(api: ApiEnv) -> keys.OnlineSigningKey:
 BAD_REQUESTS: dict[str, Callable[[ApiEnv], object]] = {
     "unsigned": lambda api: api.app.test_client().get("/api/v1/items"),
     "unsigned_unknown_path": lambda api: api.app.test_client().get("/api/v1/nothing-here"),
+    # §9: the 401 comes before the method and size rules, whatever the path.
+    "unsigned_put": lambda api: api.app.test_client().put("/api/v1/items"),
+    "unsigned_delete_unknown_path": lambda api: api.app.test_client().delete("/api/v1/x"),
+    "unsigned_large_body": lambda api: api.app.test_client().post(
+        "/api/v1/items/" + "0" * 32 + "/delete", data=b"x" * 70_000),
+    # The signature covers the body's hash, and a body over the cap is never read.
+    "signed_large_body": lambda api: api.call(
+        "POST", "/api/v1/items/" + "0" * 32 + "/delete", body=b"x" * (64 * 1024 + 1)),
     "key_not_in_keyring": lambda api: api.call("GET", "/api/v1/items",
                                                 key=_stranger_key(api)),
     "expired_certificate": lambda api: api.call("GET", "/api/v1/items", key=_expired_key(api)),
@@ -100,9 +110,28 @@ def test_only_get_head_and_post(api: ApiEnv, method: str) -> None:
     assert response.status_code == 405
 
 
+class _CountingBody(io.BytesIO):
+    """A request body that remembers how many bytes the server read from it."""
+
+    consumed = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.consumed += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        count = super().readinto(buffer)
+        self.consumed += count
+        return count
+
+
 def test_a_large_body_on_a_small_endpoint_is_refused_before_it_is_read(api: ApiEnv) -> None:
-    response = api.app.test_client().get("/api/v1/items", data=b"x" * (64 * 1024 + 1))
-    assert response.status_code == 413
+    body = _CountingBody(b"x" * (64 * 1024 + 1))
+    response = api.app.test_client().get("/api/v1/items", input_stream=body,
+                                         content_length=64 * 1024 + 1)
+    assert response.status_code == 401 and response.data == UNAUTHORIZED
+    assert body.consumed == 0
 
 
 def test_one_request_replayed_concurrently_is_served_once(api: ApiEnv) -> None:
