@@ -31,7 +31,7 @@ from dropbox.backup_rows import export_lines
 from dropbox.config import Config
 from dropbox.db import open_database
 from dropbox.keyring import Keyring, KeyringError
-from dropbox.storage import wipe_file
+from dropbox.storage import open_without_atime, wipe_file
 from keys import Sealer
 
 DATABASE_MEMBER = "database.jsonl"
@@ -114,7 +114,7 @@ def write_backup(config: Config, destination: Path) -> BackupSummary:
                     tar.addfile(_tar_info(name, len(data)), io.BytesIO(data))
                 for index, envelope_id in list(envelope_lines.items()):
                     try:
-                        handle = open(config.envelopes_dir / envelope_id, "rb")
+                        handle = open_without_atime(config.envelopes_dir / envelope_id)
                     except FileNotFoundError:
                         # Deleted after the snapshot: its row goes too.
                         lines[index] = b""

@@ -12,6 +12,7 @@ into place only when the whole archive and the database import succeeded.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
@@ -37,7 +38,7 @@ from dropbox.backup_rows import MAX_LINE_BYTES, RowsError, insert_rows, parse_li
 from dropbox.config import Config
 from dropbox.db import Reporter, make_engine, open_database
 from dropbox.keyring import Keyring, KeyringError
-from dropbox.storage import wipe_file
+from dropbox.storage import set_day_times, wipe_file
 
 SALT_BYTES = 16
 _LIMITS = {"keyring.json": 1 << 20, "instance-salt": SALT_BYTES, DATABASE_MEMBER: 4 << 30}
@@ -149,7 +150,10 @@ def _require_instance_files(staging: Path, has_reporters: bool) -> None:
                           "none of them could log in")
 
 
-def _publish(staging: Path, instance_dir: Path) -> None:
+def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date]) -> None:
+    # Restored envelopes get the day-only times of live ones (dropbox.storage).
+    for name, day in envelope_days.items():
+        set_day_times(staging / "envelopes" / name, day)
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
         relative = path.relative_to(staging)
         if relative.as_posix() == DATABASE_MEMBER:
@@ -159,6 +163,9 @@ def _publish(staging: Path, instance_dir: Path) -> None:
         if target.exists():
             raise BackupError(f"{target} appeared during the restore; stopping")
         os.rename(path, target)
+    for directory in (instance_dir / "envelopes", instance_dir / "tmp"):
+        if directory.is_dir():
+            set_day_times(directory)
     for directory in {instance_dir, instance_dir / "envelopes"}:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -205,7 +212,8 @@ def restore_backup(config: Config, source: Path, identity: Path,
                 insert_rows(connection, imported)
         finally:
             database.engine.dispose()
-        _publish(staging, config.instance_dir)
+        _publish(staging, config.instance_dir,
+                 {row["id"]: row["day"] for row in imported.rows["envelopes"]})
     except (RowsError, KeyringError) as error:
         raise BackupError(str(error)) from None
     except SQLAlchemyError as error:

@@ -13,8 +13,14 @@ Policy, all in whole UTC days (the only time the drop stores):
   cannot normally exist; one that does holds nothing and falls under this rule.
   The grace period lets responders who deleted a fetched report still reply;
 - accepted API nonces older than 2 days are dropped (FORMAT.md §7 needs 600 s);
-- envelope files with no row (a crash between the row and the file deletion)
-  and abandoned temp files, both untouched for an hour, are wiped.
+- envelope files with no row (a crash between the row and the file deletion,
+  or between the file's commit and its row's) are wiped once no live request
+  leases them (flock, see dropbox.storage), their row is still absent when
+  checked again under that lock, and their ctime is over an hour old. mtime
+  cannot serve: every committed file's mtime is set to 00:00 of its day;
+  ctime is set by the kernel at the commit and cannot be moved back;
+- temp files of requests that no longer exist (a crashed or killed worker)
+  are wiped; files still leased by a live upload are kept, however old.
 
 "Deleted" means: rows removed in one transaction, then every file overwritten
 with zeros, fsynced and unlinked (`EnvelopeStore.secure_delete`). On SQLite
@@ -22,6 +28,10 @@ the purge connection runs with `PRAGMA secure_delete=ON` (verified, not
 assumed), then `VACUUM` rewrites the file without free pages and a
 `wal_checkpoint(TRUNCATE)` empties the write-ahead log. On PostgreSQL the
 tables are `VACUUM`ed; what that does and does not erase is in deploy/README.md.
+
+Each run also resets every envelope file's atime/mtime to 00:00 UTC of its day,
+which sets every ctime to the run's instant: ctime, which no process can set,
+then keeps a precise instant only for files committed since the last run.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.engine import Connection
@@ -38,10 +49,11 @@ from sqlalchemy.orm import Session, aliased
 
 from dropbox.config import Config
 from dropbox.db import ApiNonce, Database, Envelope, Reporter, open_database, today
-from dropbox.storage import EnvelopeStore
+from dropbox.storage import EnvelopeStore, set_day_times
 
 NONCE_KEEP_DAYS = 2
-# Files are committed before their rows: younger orphans may be uploads in flight.
+# Some writers commit a file before its row without holding a lease through the
+# row's commit (a reply pushed over the API): an hour of ctime covers them.
 ORPHAN_GRACE_SECONDS = 3600.0
 _ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 _TABLES = ("envelopes", "reporters", "api_nonces")
@@ -121,6 +133,11 @@ def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _has_no_row(database: Database, envelope_id: str) -> bool:
+    with database.session() as session:
+        return session.scalar(select(Envelope.id).where(Envelope.id == envelope_id)) is None
+
+
 def _wipe_orphan_files(database: Database, store: EnvelopeStore) -> int:
     with database.session() as session:
         known = set(session.scalars(select(Envelope.id)))
@@ -129,10 +146,37 @@ def _wipe_orphan_files(database: Database, store: EnvelopeStore) -> int:
     for entry in os.scandir(store.envelopes_dir):
         if not _ID_RE.match(entry.name) or entry.name in known:
             continue
-        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
-            store.secure_delete(entry.name)
+        try:
+            if not entry.is_file(follow_symlinks=False) \
+                    or entry.stat(follow_symlinks=False).st_ctime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        # The snapshot may predate a row committed since: ask again under the lock.
+        if store.wipe_orphan(entry.name, partial(_has_no_row, database, entry.name)):
             wiped += 1
     return wiped
+
+
+def _blur_file_times(store: EnvelopeStore) -> None:
+    """Give every envelope file 00:00 UTC of its mtime's day, so resetting every ctime too.
+
+    The kernel sets ctime to now on any metadata change and nothing can set
+    it back, so this is the one way to blur it: after each run, all files
+    committed before it share the run's ctime, and only files committed since
+    the last run keep their own. Files from before day-only times get theirs here.
+    """
+    day_ns = 86_400 * 1_000_000_000
+    for entry in os.scandir(store.envelopes_dir):
+        try:
+            if not _ID_RE.match(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            mtime_ns = entry.stat(follow_symlinks=False).st_mtime_ns
+            midnight_ns = mtime_ns - mtime_ns % day_ns
+            os.utime(entry.path, ns=(midnight_ns, midnight_ns), follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # deleted meanwhile
+    set_day_times(store.envelopes_dir)
 
 
 def _compact(connection: Connection) -> bool | None:
@@ -169,6 +213,7 @@ def purge(config: Config, day: dt.date | None = None) -> PurgeResult:
             store.secure_delete(envelope_id)
         orphan_files = _wipe_orphan_files(database, store)
         temp_files = store.cleanup_temp(older_than_seconds=ORPHAN_GRACE_SECONDS)
+        _blur_file_times(store)
         with database.engine.connect() as raw:
             wal_truncated = _compact(raw.execution_options(isolation_level="AUTOCOMMIT"))
     finally:

@@ -37,13 +37,13 @@ class Services:
 
 
 def build_services(config: Config) -> Services:
-    """Create directories, run migrations, clean abandoned temp files.
+    """Create directories, run migrations, wipe temp files no live request holds.
 
     Raises OSError if the instance or runtime dir cannot be written and
     sqlalchemy errors if the database cannot be reached.
     """
     store = EnvelopeStore(config.instance_dir)
-    # Other workers may be mid-upload: only files untouched for an hour are abandoned.
+    # Other workers may be mid-upload: their temp files are leased (flock) and skipped.
     store.cleanup_temp(older_than_seconds=ABANDONED_TEMP_SECONDS)
     return Services(
         config=config,

@@ -3,12 +3,20 @@
 Every part becomes a ciphertext temp file in `instance/tmp/`. An `UploadBatch`
 tracks them so that a failed request leaves nothing behind, and commits them
 (fsync + rename into `envelopes/`) only when the whole request succeeded.
+
+Each part stays leased (flock, see dropbox.storage) for as long as its batch
+lives: through an upload of hours, through the rename, and through the
+database commit that the caller does after `commit()`. So neither temp cleanup
+nor the orphan wipe of `dropbox purge` can take a part of a live request. The
+leases end when the batch is discarded or garbage-collected (the request's end).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +77,17 @@ class UploadBatch:
         self.store = store
         self.parts: list[StoredPart] = []
         self._open_files: list[BinaryIO] = []
+        self._leases: list[int] = []
+        # The request's end: filing commits the rows after commit(), and no hook
+        # of ours runs then, so the leases go when the batch itself goes.
+        self._release_leases = weakref.finalize(self, _close_all, self._leases)
 
     def new_part(self) -> tuple[StoredPart, BinaryIO]:
         path, handle = self.store.new_temp()
         part = StoredPart(temp_path=path)
+        lease = self.store.take_lease(path)
+        if lease is not None:
+            self._leases.append(lease)
         self.parts.append(part)
         self._open_files.append(handle)
         return part, handle
@@ -84,10 +99,17 @@ class UploadBatch:
             self._open_files.remove(handle)
 
     def commit(self) -> None:
-        """Move every part into envelopes/ (fsynced). Raises OSError; call discard() then."""
+        """Move every part into envelopes/ (fsynced), still leased.
+
+        Raises OSError; call discard() then.
+        """
         for part in self.parts:
             self.store.commit(part.temp_path, part.envelope_id)
             part.committed = True
+
+    def release(self) -> None:
+        """End every part's lease now (idempotent; otherwise done when the batch is collected)."""
+        self._release_leases()
 
     def discard(self) -> None:
         """Remove every file of this batch, committed or not. Never raises OSError."""
@@ -105,6 +127,12 @@ class UploadBatch:
                     self.store.discard_temp(part.temp_path)
             except OSError:
                 continue
+        self.release()
+
+
+def _close_all(leases: list[int]) -> None:
+    while leases:
+        os.close(leases.pop())
 
 
 class SealingTarget:

@@ -84,17 +84,22 @@ def test_envelope_store_commit_open_and_wipe(tmp_path: Path) -> None:
         store.path("../../etc/passwd")
 
 
-def test_cleanup_temp_removes_leftovers(tmp_path: Path) -> None:
+def test_cleanup_temp_removes_leftovers_of_dead_requests_only(tmp_path: Path) -> None:
     store = EnvelopeStore(tmp_path)
-    for _ in range(3):
-        _path, handle = store.new_temp()
+    paths = []
+    for _ in range(4):
+        path, handle = store.new_temp()
         handle.write(b"half")
         handle.close()
+        paths.append(path)
+    for dead in paths[:3]:
+        store.release(dead)  # what a crashed worker's exit does to its flocks
     assert store.cleanup_temp(older_than_seconds=3600) == 0  # maybe another worker's upload
     for leftover in store.tmp_dir.iterdir():
         os.utime(leftover, (time.time() - 7200, time.time() - 7200))
     assert store.cleanup_temp(older_than_seconds=3600) == 3
-    assert list(store.tmp_dir.iterdir()) == []
+    assert list(store.tmp_dir.iterdir()) == [paths[3]]  # still leased: a live upload
+    store.discard_temp(paths[3])
 
 
 def test_keyring_add_remove_and_reload(tmp_path: Path) -> None:
@@ -132,12 +137,13 @@ def test_session_store_idle_expiry_and_touch(
     monkeypatch.setattr(time, "time", lambda: now[0])
     store = SessionStore(tmp_path / "rt" / "sessions.sqlite3", idle_minutes=30)
     assert stat.S_IMODE((tmp_path / "rt").stat().st_mode) == 0o700
-    store.save("sid-a", {"csrf_token": "t"})
-    store.save("sid-b", {"csrf_token": "u"})
+    # Logged-in sessions: the 30-minute idle expiry (anonymous ones last longer).
+    store.save("sid-a", {"reporter": "r", "csrf_token": "t"})
+    store.save("sid-b", {"reporter": "s", "csrf_token": "u"})
     now[0] += 29 * 60
     store.touch("sid-a")  # an upload in progress keeps its session
     now[0] += 29 * 60
-    assert store.load("sid-a") == {"csrf_token": "t"}
+    assert store.load("sid-a") == {"reporter": "r", "csrf_token": "t"}
     assert store.load("sid-b") is None
     now[0] += 31 * 60
     assert store.load("sid-a") is None

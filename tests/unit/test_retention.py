@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from sqlalchemy import select
 
 from dropbox.cli import cli
 from dropbox.db import ApiNonce, today
-from dropbox.retention import ORPHAN_GRACE_SECONDS, RetentionError, purge
+from dropbox.reporter.sinks import UploadBatch
+from dropbox.retention import RetentionError, purge
 from tests.backends import Backend
 from tests.instance_builder import Instance, make_instance
 
@@ -138,21 +138,33 @@ def test_old_nonces_dropped(instance: Instance) -> None:
     assert result.nonces == 1
 
 
-def test_orphan_files_wiped_only_when_abandoned(instance: Instance, tmp_path: Path) -> None:
-    abandoned, in_flight = secrets.token_hex(16), secrets.token_hex(16)
-    for name in (abandoned, in_flight):
-        instance.store.path(name).write_bytes(b"\x01" * 1000)
-    old = time.time() - ORPHAN_GRACE_SECONDS - 60
-    os.utime(instance.store.path(abandoned), (old, old))
+def test_orphan_files_wiped_only_when_abandoned(instance: Instance, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    abandoned = secrets.token_hex(16)
+    instance.store.path(abandoned).write_bytes(b"\x01" * 1000)
     witness = tmp_path / "witness"
     os.link(instance.store.path(abandoned), witness)
+    # Committed by a live request whose row is not written yet: leased, no row.
+    in_flight = UploadBatch(instance.store)
+    part, handle = in_flight.new_part()
+    handle.write(b"\x02" * 1000)
+    in_flight.close_file(handle)
+    in_flight.commit()
 
+    # Both ctimes are seconds old: inside the grace, nothing goes.
+    assert purge(instance.config, TODAY).orphan_files == 0
+    assert instance.store.path(abandoned).exists()
+    # A test cannot age a ctime: drop the grace, so that only the lease and the row decide.
+    monkeypatch.setattr("dropbox.retention.ORPHAN_GRACE_SECONDS", -60.0)
     result = purge(instance.config, TODAY)
 
     assert not instance.store.path(abandoned).exists()
     assert witness.read_bytes() == bytes(1000)
-    assert instance.store.path(in_flight).exists()
+    assert instance.store.path(part.envelope_id).read_bytes() == b"\x02" * 1000
     assert result.orphan_files == 1
+    in_flight.release()  # the request died before its row: now it is an orphan
+    assert purge(instance.config, TODAY).orphan_files == 1
+    assert not instance.store.path(part.envelope_id).exists()
 
 
 def test_deleted_rows_leave_no_trace_in_the_database(instance: Instance,
