@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 from dropbox.config import Config, read_session_key
 from dropbox.i18n import install_i18n
 from dropbox.reporter import STREAMING_ENDPOINTS, STREAMING_VIEWS, reporter_blueprint
+from dropbox.reporter.content import check_content_files
 from dropbox.reporter.error_pages import install_error_pages
 from dropbox.security import install_security
 from dropbox.services import EXTENSION_KEY, Services, build_services
@@ -57,8 +58,13 @@ def _session_interface(config: Config, services: Services) -> SessionInterface:
 
 
 def create_app(config: Config, services: Services | None = None) -> Flask:
-    """The reporter app for `config` (reporter blueprint, CSRF, sessions, headers, i18n)."""
+    """The reporter app for `config` (reporter blueprint, CSRF, sessions, headers, i18n).
+
+    Raises ContentError if a crisis, safety or support file is malformed, and
+    ConfigError for a bad session key file.
+    """
     quiet_logging()
+    check_content_files((config.crisis_file, config.safety_file, config.support_file))
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
         SECRET_KEY=config.secret_key,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ DEFAULT_CATEGORIES: tuple[str, ...] = (
     "other",
 )
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1000 * 1000
+# FORMAT.md §5.2: a category is what a stored report's "category" may hold.
+CATEGORY_RE = re.compile(r"[a-z0-9_-]{1,32}")
 FLASK_KEY_FILE = "secret-key"
 SESSION_KEY_BYTES = 32
 
@@ -55,6 +58,24 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def _categories(raw: str | None) -> tuple[str, ...]:
+    """DROPBOX_CATEGORIES as a tuple; ConfigError unless each obeys FORMAT.md §5.2, once."""
+    if not raw:
+        return DEFAULT_CATEGORIES
+    categories = tuple(c.strip() for c in raw.split(",") if c.strip())
+    if not categories:
+        raise ConfigError("DROPBOX_CATEGORIES must list at least one category")
+    for category in categories:
+        if not CATEGORY_RE.fullmatch(category):
+            raise ConfigError(
+                f"DROPBOX_CATEGORIES: {category[:40]!r} is not a valid category; use 1 to 32 "
+                "of a-z, 0-9, '_' and '-' (for example legal-pressure)"
+            )
+    if len(set(categories)) != len(categories):
+        raise ConfigError("DROPBOX_CATEGORIES lists the same category twice")
+    return categories
 
 
 def default_runtime_dir() -> Path:
@@ -144,6 +165,8 @@ class Config:
     max_text_chars: int = 100_000
     heavy_concurrency: int = 4
     upload_concurrency: int = 8
+    # An upload that sends no byte for this long is refused (deploy/README.md, Sizing).
+    upload_idle_seconds: int = 120
     login_attempts_per_session: int = 10
     sqlite_secure_delete: bool = True
     retention_days: int = 90
@@ -194,12 +217,7 @@ class Config:
         )
         runtime_raw = env.get("DROPBOX_RUNTIME_DIR")
         runtime_dir = Path(runtime_raw).resolve() if runtime_raw else default_runtime_dir()
-        categories_raw = env.get("DROPBOX_CATEGORIES")
-        categories = DEFAULT_CATEGORIES
-        if categories_raw:
-            categories = tuple(c.strip() for c in categories_raw.split(",") if c.strip())
-            if not categories:
-                raise ConfigError("DROPBOX_CATEGORIES must list at least one category")
+        categories = _categories(env.get("DROPBOX_CATEGORIES"))
 
         session_key_file = _key_file(env, "DROPBOX_SESSION_KEY_FILE")
         previous_key_file = _key_file(env, "DROPBOX_SESSION_PREVIOUS_KEY_FILE")
@@ -230,6 +248,7 @@ class Config:
             max_text_chars=_int(env, "DROPBOX_MAX_TEXT_CHARS", 100_000),
             heavy_concurrency=_int(env, "DROPBOX_HEAVY_CONCURRENCY", 4),
             upload_concurrency=_int(env, "DROPBOX_UPLOAD_CONCURRENCY", 8),
+            upload_idle_seconds=_int(env, "DROPBOX_UPLOAD_IDLE_SECONDS", 120, minimum=5),
             login_attempts_per_session=_int(env, "DROPBOX_LOGIN_ATTEMPTS_PER_SESSION", 10),
             sqlite_secure_delete=_bool(env, "DROPBOX_SQLITE_SECURE_DELETE", True),
             retention_days=_int(env, "DROPBOX_RETENTION_DAYS", 90),

@@ -13,7 +13,8 @@ with spaces to a multiple of 256 bytes so the cookie's length does not tell
 whether someone is logged in. `x` is the idle expiry in whole minutes since
 the epoch; it is checked when a request opens the session and pushed forward
 in the cookie sent with the response, so a session cannot expire in the middle
-of a request (an upload), whatever its length.
+of a request (an upload), whatever its length. A session nobody is logged
+into gets the longer anonymous expiry of dropbox.sessions.
 
 Anything that does not open and parse (expired, tampered, truncated, sealed
 under an unknown key, too long, garbage) is no session: the request gets a
@@ -47,7 +48,7 @@ from nacl.exceptions import CryptoError
 from nacl.utils import random as random_bytes
 
 from dropbox.config import SESSION_KEY_BYTES
-from dropbox.sessions import COOKIE_NAME, SessionData
+from dropbox.sessions import ANONYMOUS_IDLE_MINUTES, COOKIE_NAME, LOGGED_IN_KEY, SessionData
 
 VERSION = b"\x01"
 _LABEL = b"drop session cookie v1"
@@ -89,11 +90,16 @@ class CookieSealer:
                 raise ValueError(f"a session key is {SESSION_KEY_BYTES} bytes")
         self._keys = (key,) if previous_key is None else (key, previous_key)
         self.idle_minutes = idle_minutes
+        self.anonymous_idle_minutes = max(idle_minutes, ANONYMOUS_IDLE_MINUTES)
         self.clock = clock
 
-    def expiry_minute(self) -> int:
-        """The idle expiry of a session used now, rounded up to the minute."""
-        return math.ceil(self.clock() / 60.0) + self.idle_minutes
+    def expiry_minute(self, logged_in: bool = True) -> int:
+        """The idle expiry of a session used now, rounded up to the minute.
+
+        A session nobody is logged into lasts longer (dropbox.sessions explains why).
+        """
+        idle = self.idle_minutes if logged_in else self.anonymous_idle_minutes
+        return math.ceil(self.clock() / 60.0) + idle
 
     def seal(self, data: dict[str, Any], expires_minute: int) -> str:
         """The cookie value for `data`. Raises SessionTooLarge if it would not fit."""
@@ -180,7 +186,7 @@ class SealedSessionInterface(SessionInterface):
             if session.destroyed or not session.new:
                 response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
             return
-        expires = self.sealer.expiry_minute()
+        expires = self.sealer.expiry_minute(logged_in=LOGGED_IN_KEY in session)
         # Unchanged and still as fresh as the minute allows: the browser's cookie is right.
         if not (session.new or session.modified or expires > session.expires_minute):
             return

@@ -7,7 +7,10 @@ attempt counter, the interface language) lives only in `runtime_dir`, which
 must be a tmpfs: it never reaches persistent disk and vanishes on reboot. All
 gunicorn workers share the file.
 
-Idle expiry: a session unused for `idle_minutes` is gone. Uploads can take
+Idle expiry: a session unused for `idle_minutes` is gone; one nobody is logged
+into (it holds no reporter id, only the CSRF secret, the login-attempt count
+and the language) lasts `ANONYMOUS_IDLE_MINUTES` (4 h), so that a report
+written slowly, with the page left open, is not refused. Uploads can take
 longer than that over Tor, so the upload code calls `touch()` when an upload
 starts, periodically while it streams, and when it finishes: a session is never
 expired in the middle of an upload. The expiry instant is stored rounded up to
@@ -37,6 +40,9 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 COOKIE_NAME = "drop_session"
+# The session key that marks a logged-in reporter (dropbox.reporter.auth).
+LOGGED_IN_KEY = "reporter"
+ANONYMOUS_IDLE_MINUTES = 240
 _ID_BYTES = 32
 _MAX_DATA_BYTES = 16 * 1024
 
@@ -77,6 +83,7 @@ class SessionStore:
     def __init__(self, path: Path, idle_minutes: int) -> None:
         self.path = path
         self.idle_seconds = idle_minutes * 60
+        self.anonymous_idle_seconds = max(idle_minutes, ANONYMOUS_IDLE_MINUTES) * 60
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.parent.stat().st_uid != os.getuid():
             # A shared tmpfs (/dev/shm): someone else pre-created our directory.
@@ -115,9 +122,12 @@ class SessionStore:
         finally:
             db.close()
 
-    def _expiry(self) -> int:
+    def _expiry(self, idle_seconds: int) -> int:
         # Rounded up to the minute: the store never holds a finer time than it needs.
-        return int(math.ceil((time.time() + self.idle_seconds) / 60.0) * 60)
+        return int(math.ceil((time.time() + idle_seconds) / 60.0) * 60)
+
+    def _idle_seconds(self, data: dict[str, Any]) -> int:
+        return self.idle_seconds if LOGGED_IN_KEY in data else self.anonymous_idle_seconds
 
     def load(self, sid: str) -> dict[str, Any] | None:
         """The session's data, or None if it does not exist or has expired."""
@@ -142,14 +152,21 @@ class SessionStore:
             db.execute(
                 "INSERT INTO sessions(key, data, expires) VALUES (?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
-                (_key(sid), encoded, self._expiry()),
+                (_key(sid), encoded, self._expiry(self._idle_seconds(data))),
             )
 
     def touch(self, sid: str) -> None:
-        """Push the idle expiry of an existing session forward."""
+        """Push the idle expiry of an existing session forward (by its logged-in state)."""
         with self._connect() as db:
             db.execute(
-                "UPDATE sessions SET expires = ? WHERE key = ?", (self._expiry(), _key(sid))
+                "UPDATE sessions SET expires = CASE WHEN json_type(data, ?) IS NULL"
+                " THEN ? ELSE ? END WHERE key = ?",
+                (
+                    f"$.{LOGGED_IN_KEY}",
+                    self._expiry(self.anonymous_idle_seconds),
+                    self._expiry(self.idle_seconds),
+                    _key(sid),
+                ),
             )
 
     def delete(self, sid: str) -> None:

@@ -76,8 +76,10 @@ class Gate:
         self.wait_seconds = wait_seconds
 
     @contextmanager
-    def enter(self) -> Iterator[None]:
-        if not self._semaphore.acquire(timeout=self.wait_seconds):
+    def enter(self, wait_seconds: float | None = None) -> Iterator[None]:
+        """Hold a slot for the block; Busy if none is free within `wait_seconds`."""
+        wait = self.wait_seconds if wait_seconds is None else wait_seconds
+        if not self._semaphore.acquire(timeout=wait):
             raise Busy()
         try:
             yield

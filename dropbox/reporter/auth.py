@@ -16,10 +16,10 @@ from dropbox.db import Reporter, today
 from dropbox.reporter.accounts import login_hash, parse_login_secret
 from dropbox.reporter.errors import BadUpload, LoginFailed, NotLoggedIn, TooManyAttempts
 from dropbox.services import Services
-from dropbox.sessions import DropSession
+from dropbox.sessions import LOGGED_IN_KEY, DropSession
 from keys import CodenameError, CodenameKeys, derive_codename
 
-REPORTER_KEY = "reporter"
+REPORTER_KEY = LOGGED_IN_KEY
 FAILURES_KEY = "login_failures"
 MAX_CODENAME_CHARS = 256
 # Letters (any script, for NFKC look-alikes), marks, hyphens and whitespace only.

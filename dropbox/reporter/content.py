@@ -9,12 +9,17 @@ DROPBOX_CRISIS_FILE, DROPBOX_SAFETY_FILE, DROPBOX_SUPPORT_FILE):
 Text is plain: templates HTML-escape it, so no markup can be injected by a
 mistyped file. Links must be http(s) or onion URLs. When a file is absent the
 shipped defaults below are used (translated); a malformed file is refused
-loudly at startup rather than silently showing nothing in an emergency.
+loudly at startup (`check_content_files`, called by create_app) rather than
+silently showing nothing in an emergency. A file broken while the server runs
+(an operator's half-saved edit) makes pages fall back to the defaults and logs
+an error, so no report is ever lost to it (`content_or_default`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 _MAX_FILE_BYTES = 256 * 1024
+log = logging.getLogger("dropbox.reporter")
 
 
 class ContentError(Exception):
@@ -97,6 +103,30 @@ def load_content(path: Path | None) -> PageContent | None:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ContentError(f"{path} is not valid UTF-8 JSON: {error}") from error
     return parse_content(data, str(path))
+
+
+def check_content_files(paths: Iterable[Path | None]) -> None:
+    """Parse every configured content file now; ContentError names the first bad one."""
+    for path in paths:
+        try:
+            load_content(path)
+        except OSError as error:
+            raise ContentError(f"{path} cannot be read ({error.strerror})") from None
+
+
+def content_or_default(path: Path | None, default: Callable[[], PageContent]) -> PageContent:
+    """The content of `path`, or `default()` if it is absent or broke after startup.
+
+    Never raises ContentError or OSError: these pages follow a report, and a
+    typo in a file must not cost a reporter the answer to what they sent.
+    """
+    try:
+        loaded = load_content(path)
+    except (ContentError, OSError) as error:
+        # The type only, as everywhere: the operator finds the file by running the checks.
+        log.error("content file unusable (%s); showing the defaults", type(error).__name__)
+        loaded = None
+    return loaded if loaded is not None else default()
 
 
 def default_crisis() -> PageContent:

@@ -41,6 +41,43 @@ class CsrfFailed(ReporterError):
         )
 
 
+    @property
+    def resend_message(self) -> str:
+        """For the JS-off form shown again with the text the server had read."""
+        return str(
+            _l(
+                "This form had expired, so nothing was sent yet. Your text is below: "
+                "check it, choose any files again, and send it."
+            )
+        )
+
+
+class UploadStalled(ReporterError):
+    status = 408
+
+    @property
+    def message(self) -> str:
+        return str(
+            _l(
+                "Your upload stopped arriving, so it was cancelled and nothing was saved. "
+                "Please check your connection and send it again."
+            )
+        )
+
+
+class InboxGone(ReporterError):
+    status = 410
+
+    @property
+    def message(self) -> str:
+        return str(
+            _l(
+                "This inbox no longer exists: the responders closed it. "
+                "Your message was not saved, and you have been logged out."
+            )
+        )
+
+
 class TooLarge(ReporterError):
     status = 413
 

@@ -4,7 +4,8 @@ Order of work: every ciphertext file is finished in tmp/, then all are
 committed (fsync + rename), then one database transaction records them. If
 anything fails the committed files are wiped and the transaction rolled
 back, so the reporter either gets a codename for a complete report or a
-"not saved" page with nothing left behind.
+"not saved" page with nothing left behind. Once these functions return, the
+caller must never discard the batch (dropbox.reporter.submit).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dropbox.db import Envelope, Reporter, today
-from dropbox.reporter.errors import BadUpload, NotSaved
+from dropbox.reporter.errors import BadUpload, InboxGone, NotSaved
 from dropbox.reporter.receive import ReceivedForm
 from dropbox.reporter.sinks import HashingWriter, StoredPart, UploadBatch
 from dropbox.services import Services
@@ -174,16 +175,20 @@ def commit_new_reporter(
 def commit_followup(
     services: Services, batch: UploadBatch, parts: MessageParts, reporter_id: str
 ) -> None:
-    """Commit a follow-up's files and rows; NotSaved (files wiped) on failure."""
+    """Commit a follow-up's files and rows.
+
+    Raises NotSaved (files wiped) on failure, InboxGone (files wiped) if the
+    reporter's account was deleted meanwhile.
+    """
     try:
         batch.commit()
         with services.database.session() as db, db.begin():
             reporter = db.get(Reporter, reporter_id)
             if reporter is None:
-                raise NotSaved("the reporter was deleted meanwhile")
+                raise InboxGone("the reporter was deleted meanwhile")
             reporter.last_active_day = today()
             db.add_all(_envelope_rows(reporter_id, "followup", parts))
-    except NotSaved:
+    except InboxGone:
         batch.discard()
         raise
     except (OSError, SQLAlchemyError) as error:

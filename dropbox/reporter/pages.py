@@ -8,17 +8,17 @@ from flask import Response, jsonify, render_template
 
 from dropbox.reporter.content import (
     PageContent,
+    content_or_default,
     default_crisis,
     default_safety,
     default_support,
-    load_content,
 )
 from dropbox.reporter.forms import REPLY_LANGUAGES, category_labels, urgency_labels
 from dropbox.services import Services, services
 
 
 def crisis_content(svc: Services) -> PageContent:
-    return load_content(svc.config.crisis_file) or default_crisis()
+    return content_or_default(svc.config.crisis_file, default_crisis)
 
 
 def submit_page_context(svc: Services) -> dict[str, Any]:
@@ -46,13 +46,13 @@ def submit_form() -> str:
 
 def safety() -> str:
     svc = services()
-    page = load_content(svc.config.safety_file) or default_safety()
+    page = content_or_default(svc.config.safety_file, default_safety)
     return render_template("content.html", page=page, page_id="safety")
 
 
 def support() -> str:
     svc = services()
-    page = load_content(svc.config.support_file) or default_support()
+    page = content_or_default(svc.config.support_file, default_support)
     return render_template(
         "content.html", page=page, page_id="support", crisis=crisis_content(svc)
     )

@@ -6,17 +6,25 @@ parts in document order; the page JS appends them first), the honeypot must be
 empty, JS-off forms may only carry `attachments` files and JS-on forms only
 envelope parts. Whatever goes wrong, the caller discards the batch and
 nothing of the request remains on disk.
+
+Once the token is valid the caller's `on_token_valid` runs (it takes a
+sealing-gate slot), so a client without a token holds no shared slot. While
+the body streams, the connection's socket gets a read timeout: a client that
+sends nothing for `idle_seconds` gets UploadStalled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from flask import request
 from flask_wtf.csrf import ValidationError, validate_csrf
+from werkzeug.exceptions import ClientDisconnected
 
-from dropbox.reporter.errors import BadUpload, CsrfFailed, NotAccepting, TooLarge
+from dropbox.reporter.errors import BadUpload, CsrfFailed, NotAccepting, TooLarge, UploadStalled
 from dropbox.reporter.forms import FIELD_LIMITS, clean_filename
 from dropbox.reporter.multipart import (
     FieldBuffer,
@@ -51,6 +59,10 @@ class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     sealed: list[SealingTarget] = field(default_factory=list)
     envelopes: dict[str, list[EnvelopeTarget]] = field(default_factory=dict)
+    # A file was offered (JS off), whether or not it was accepted.
+    files_offered: bool = False
+    # Files and rows are committed: from here on nothing may be discarded.
+    saved: bool = False
 
     @property
     def sealed_mode(self) -> bool:
@@ -73,8 +85,10 @@ class _FormReader:
         envelope_fields: frozenset[str],
         text_limit_bytes: int,
         max_files: int,
+        on_token_valid: Callable[[], object],
     ) -> None:
         self.form = form
+        self.on_token_valid = on_token_valid
         self.recipients = recipients
         self.envelope_fields = envelope_fields
         self.text_limit_bytes = text_limit_bytes
@@ -101,6 +115,7 @@ class _FormReader:
         if self.form.fields.get("website", ""):
             raise BadUpload("the honeypot field was filled in")
         self.csrf_checked = True
+        self.on_token_valid()
 
     def open_part(self, info: PartInfo) -> PartTarget:
         limit = self.text_limit_bytes if info.name == "text" else FIELD_LIMITS.get(info.name)
@@ -122,6 +137,7 @@ class _FormReader:
             raise TooLarge("too many files")
 
     def _plaintext_file(self, info: PartInfo) -> PartTarget:
+        self.form.files_offered = self.form.files_offered or bool(info.filename)
         self.check_before_files()
         if self.form.sealed_mode:
             raise BadUpload("a sealed form must not carry plaintext files")
@@ -153,6 +169,39 @@ class _FormReader:
         return target
 
 
+@contextmanager
+def _idle_deadline(seconds: float) -> Iterator[None]:
+    """Make reads of this request's body time out after `seconds` without a byte.
+
+    Works on the connection's socket (gunicorn's or Werkzeug's); HTTP/2 shares
+    one socket between streams, and the test client has none: no deadline there.
+    On a stall, the socket's read side is shut so that gunicorn does not wait
+    for the rest of the body on that connection either.
+    """
+    environ = request.environ
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket) or environ.get("HTTP_VERSION") == "2":
+        yield
+        return
+    previous = sock.gettimeout()
+    sock.settimeout(seconds)
+    try:
+        yield
+    except (TimeoutError, ClientDisconnected) as error:
+        # Werkzeug's stream reports the socket's timeout as a disconnect.
+        if not isinstance(error, TimeoutError) and not isinstance(
+            error.__context__, TimeoutError
+        ):
+            raise
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+        raise UploadStalled() from None
+    finally:
+        sock.settimeout(previous)
+
+
 def receive_form(
     form: ReceivedForm,
     *,
@@ -162,11 +211,14 @@ def receive_form(
     max_files: int,
     envelope_fields: frozenset[str],
     keepalive: Callable[[], None],
+    on_token_valid: Callable[[], object] = lambda: None,
+    idle_seconds: float | None = None,
 ) -> None:
     """Read the current request's multipart body into `batch` (see module docstring).
 
     Raises TooLarge (Content-Length or bytes actually read above the limit),
-    CsrfFailed, BadUpload, NotAccepting and OSError. The caller discards
+    CsrfFailed, BadUpload, NotAccepting, UploadStalled (nothing arrived for
+    `idle_seconds`), whatever `on_token_valid` raises (Busy) and OSError. The caller discards
     `form.batch` on any exception; `form.fields` holds what was read so far
     (so the caller knows whether to answer in JSON).
     """
@@ -174,14 +226,17 @@ def receive_form(
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge("Content-Length above the limit")
     boundary = boundary_of(request.content_type, request.mimetype_params)
-    reader = _FormReader(form, recipients, envelope_fields, max_text_chars * 4, max_files)
-    read_multipart(
-        request.stream,
-        boundary,
-        max_bytes=limit,
-        open_part=reader.open_part,
-        keepalive=keepalive,
-        max_parts=max_files + len(FIELD_LIMITS) + 8,
+    reader = _FormReader(
+        form, recipients, envelope_fields, max_text_chars * 4, max_files, on_token_valid
     )
+    with _idle_deadline(idle_seconds) if idle_seconds else nullcontext():
+        read_multipart(
+            request.stream,
+            boundary,
+            max_bytes=limit,
+            open_part=reader.open_part,
+            keepalive=keepalive,
+            max_parts=max_files + len(FIELD_LIMITS) + 8,
+        )
     reader.collect()
     reader.check_before_files()

@@ -3,17 +3,27 @@
 Both read the body themselves (dropbox.reporter.receive) and so are exempt
 from Flask-WTF's automatic check, which would parse the whole body first;
 they validate the CSRF token from the stream before any file part instead.
+
+A sealing-gate slot is taken only once the token is valid (an anonymous
+stranger cannot hold one), and a body that sends nothing for
+`upload_idle_seconds` is refused. The answer page is rendered before the
+commit: once files and rows are committed nothing may discard them, and the
+reporter is never told "nothing was saved" about a report that was.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from contextlib import ExitStack
+from typing import TypeVar
 
 from flask import Response, jsonify, render_template, session
 
 from dropbox.reporter.accounts import login_hash, parse_login_secret
 from dropbox.reporter.auth import require_reporter_id
-from dropbox.reporter.errors import NotAccepting, NotSaved, ReporterError
+from dropbox.reporter.error_pages import committed_answer, remember_committed_answer
+from dropbox.reporter.errors import CsrfFailed, InboxGone, NotAccepting, NotSaved, ReporterError
 from dropbox.reporter.filing import (
     commit_followup,
     commit_new_reporter,
@@ -28,14 +38,19 @@ from dropbox.reporter.pages import submit_page_context
 from dropbox.reporter.receive import ReceivedForm, receive_form, wants_json
 from dropbox.reporter.sinks import UploadBatch
 from dropbox.services import Services, services
-from dropbox.sessions import touch_session
+from dropbox.sessions import destroy_session, touch_session
 from keys import derive_codename, generate_codename
 
 # What a POST handler answers: a response, a rendered page, or a page and its status.
 _Page = Response | str | tuple[str, int]
+_AnswerT = TypeVar("_AnswerT", bound=_Page)
 
 SUBMIT_ENVELOPES = frozenset({"report", "attachment"})
 FOLLOWUP_ENVELOPES = frozenset({"followup", "report", "attachment"})
+# A finished upload has paid for its streaming: it waits this long for an Argon2
+# slot (a login flood keeps them busy) rather than the 2 s a login waits.
+UPLOAD_LOGIN_WAIT_SECONDS = 60.0
+log = logging.getLogger("dropbox.reporter")
 
 
 def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str]) -> None:
@@ -45,15 +60,19 @@ def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str])
         touch_session(session, svc.sessions)
 
     keepalive()
-    receive_form(
-        form,
-        recipients=recipients,
-        max_upload_bytes=svc.config.max_upload_bytes,
-        max_text_chars=svc.config.max_text_chars,
-        max_files=svc.config.max_attachments,
-        envelope_fields=envelope_fields,
-        keepalive=keepalive,
-    )
+    with ExitStack() as gate_slot:
+        receive_form(
+            form,
+            recipients=recipients,
+            max_upload_bytes=svc.config.max_upload_bytes,
+            max_text_chars=svc.config.max_text_chars,
+            max_files=svc.config.max_attachments,
+            envelope_fields=envelope_fields,
+            keepalive=keepalive,
+            # Called once the CSRF token is valid; the slot is freed when the body is read.
+            on_token_valid=lambda: gate_slot.enter_context(svc.sealing_gate.enter()),
+            idle_seconds=svc.config.upload_idle_seconds,
+        )
     keepalive()
 
 
@@ -68,51 +87,83 @@ def _error_response(error: ReporterError, form_sealed: bool) -> Response:
     return response
 
 
+def _committed(form: ReceivedForm, answer: _AnswerT) -> _AnswerT:
+    """Mark `form` saved and keep its answer for error_pages, should finishing the response fail."""
+    form.saved = True
+    remember_committed_answer(answer)
+    return answer
+
+
+def _csrf_refused(svc: Services, form: ReceivedForm) -> _Page:
+    """A JS-off report whose token expired: the form again, with the text already read."""
+    fields = validate_report(form.fields, svc.config.categories, svc.config.max_text_chars)
+    return render_template(
+        "submit.html",
+        errors={"text": CsrfFailed().resend_message},
+        values=fields,
+        files_dropped=form.files_offered,
+        **submit_page_context(svc),
+    ), 400
+
+
 def _keeping_nothing_on_failure(
-    batch: UploadBatch, form: ReceivedForm, handle: Callable[[], _Page]
+    svc: Services, form: ReceivedForm, handle: Callable[[], _Page], *, resend_form: bool = False
 ) -> _Page:
-    """Run `handle`; on any failure discard every file of `batch`, so nothing partial stays.
+    """Run `handle`; on a failure before the commit discard every file of the batch.
 
     A reporter error or a failed write (disk full) becomes its page or JSON
-    answer; anything else is re-raised after the discard.
+    answer; anything else is re-raised after the discard. After the commit
+    (`form.saved`) nothing is discarded and the reporter is told it was kept.
+    With `resend_form`, a JS-off CSRF failure shows the form again with its text.
     """
+    batch = form.batch
     try:
         return handle()
-    except ReporterError as error:
+    except BaseException as error:
+        if form.saved:
+            if not isinstance(error, Exception):
+                raise
+            log.error("%s after a committed upload; it is kept", type(error).__name__)
+            answer: _Page | None = committed_answer()
+            if answer is None:
+                raise
+            return answer
         batch.discard()
-        return _error_response(error, form.sealed_mode)
-    except OSError:
-        batch.discard()
-        return _error_response(NotSaved(), form.sealed_mode)
-    except BaseException:
-        batch.discard()
+        if isinstance(error, InboxGone):
+            destroy_session(session)
+        if isinstance(error, CsrfFailed) and resend_form and not form.sealed_mode \
+                and not wants_json():
+            return _csrf_refused(svc, form)
+        if isinstance(error, ReporterError):
+            return _error_response(error, form.sealed_mode)
+        if isinstance(error, OSError):
+            return _error_response(NotSaved(), form.sealed_mode)
         raise
 
 
 def submit_post() -> _Page:
     """POST /submit: a JS-off plaintext form sealed as it streams, or JS-on envelopes."""
     svc = services()
-    batch = UploadBatch(svc.store)
-    form = ReceivedForm(batch)
+    form = ReceivedForm(UploadBatch(svc.store))
 
     def handle() -> _Page:
-        with svc.sealing_gate.enter():
-            _receive(svc, form, SUBMIT_ENVELOPES)
+        _receive(svc, form, SUBMIT_ENVELOPES)
         if form.sealed_mode:
             return _submit_sealed(svc, form)
         return _submit_plaintext(svc, form)
 
-    return _keeping_nothing_on_failure(batch, form, handle)
+    return _keeping_nothing_on_failure(svc, form, handle, resend_form=True)
 
 
 def _submit_sealed(svc: Services, form: ReceivedForm) -> Response:
     parts = sealed_parts(form, ("report",))
     reply_key = parse_reply_key(form.fields.get("reply_key", ""))
     secret = parse_login_secret(form.fields.get("login_secret", ""))
-    with svc.login_gate.enter():
+    with svc.login_gate.enter(UPLOAD_LOGIN_WAIT_SECONDS):
         hashed = login_hash(secret, svc.salt)
+    answer = jsonify({"ok": True})
     commit_new_reporter(svc, form.batch, parts, hashed, str(reply_key))
-    return jsonify({"ok": True})
+    return _committed(form, answer)
 
 
 def _submit_plaintext(svc: Services, form: ReceivedForm) -> Response | tuple[str, int]:
@@ -132,7 +183,7 @@ def _submit_plaintext(svc: Services, form: ReceivedForm) -> Response | tuple[str
         raise NotAccepting()
     codename = generate_codename()
     derived = derive_codename(codename)
-    with svc.login_gate.enter():
+    with svc.login_gate.enter(UPLOAD_LOGIN_WAIT_SECONDS):
         hashed = login_hash(derived.login_secret, svc.salt)
     parts = seal_plaintext_report(
         form,
@@ -143,40 +194,43 @@ def _submit_plaintext(svc: Services, form: ReceivedForm) -> Response | tuple[str
         lang=fields.lang,
         reply_key=derived.reply.public,
     )
-    commit_new_reporter(svc, form.batch, parts, hashed, str(derived.reply.public))
     # The codename exists only in this response; it is never stored or logged.
+    # Rendered before the commit: after it, nothing may fail between the reporter
+    # and the only copy of their codename.
     html = render_template(
         "codename.html", codename=codename, emergency=parts.emergency, **submit_page_context(svc)
     )
-    return Response(html, status=200)
+    answer = Response(html, status=200)
+    commit_new_reporter(svc, form.batch, parts, hashed, str(derived.reply.public))
+    return _committed(form, answer)
 
 
 def followup_post() -> _Page:
     """POST /followup: a logged-in reporter's next message (JS off or sealed)."""
     svc = services()
-    batch = UploadBatch(svc.store)
-    form = ReceivedForm(batch)
+    form = ReceivedForm(UploadBatch(svc.store))
+    batch = form.batch
 
     def handle() -> _Page:
         reporter_id = require_reporter_id()
-        with svc.sealing_gate.enter():
-            _receive(svc, form, FOLLOWUP_ENVELOPES)
+        _receive(svc, form, FOLLOWUP_ENVELOPES)
         if form.sealed_mode:
             parts = sealed_parts(form, ("followup", "report"))
-            commit_followup(svc, batch, parts, reporter_id)
-            return jsonify({"ok": True})
-        text, errors = validate_followup(form.fields, svc.config.max_text_chars)
-        if errors:
-            batch.discard()
-            return render_inbox(svc, reporter_id, followup_errors=errors), 400
-        recipients = svc.keyring().recipients()
-        if not recipients:
-            raise NotAccepting()
-        emergency = form.fields.get("urgency") == "emergency"
-        parts = seal_plaintext_followup(form, recipients, text, emergency)
+            answer: _Page = jsonify({"ok": True})
+        else:
+            text, errors = validate_followup(form.fields, svc.config.max_text_chars)
+            if errors:
+                batch.discard()
+                return render_inbox(svc, reporter_id, followup_errors=errors), 400
+            recipients = svc.keyring().recipients()
+            if not recipients:
+                raise NotAccepting()
+            emergency = form.fields.get("urgency") == "emergency"
+            parts = seal_plaintext_followup(form, recipients, text, emergency)
+            answer = render_template(
+                "followup_sent.html", emergency=emergency, **submit_page_context(svc)
+            )
         commit_followup(svc, batch, parts, reporter_id)
-        return render_template(
-            "followup_sent.html", emergency=emergency, **submit_page_context(svc)
-        )
+        return _committed(form, answer)
 
-    return _keeping_nothing_on_failure(batch, form, handle)
+    return _keeping_nothing_on_failure(svc, form, handle)

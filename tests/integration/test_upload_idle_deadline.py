@@ -1,0 +1,157 @@
+"""Slow-upload denial of service under real gunicorn (review finding #2).
+
+One worker, one sealing slot, a 5-second idle deadline: a stranger without a
+CSRF token who stalls holds no slot; a client with a token who stalls after
+the first file bytes holds the slot only until the deadline, then gets a 408
+page, nothing of the upload is kept, and the next report goes through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from dropbox.keyring import Keyring
+from keys import ResponderIdentity
+from tests.integration.conftest import (
+    DEPLOY_CONFIG,
+    STARTUP_TIMEOUT,
+    free_port,
+    wait_for_port,
+)
+
+IDLE_SECONDS = 5
+# Far above the deadline: only a server that never answers fails the test on it.
+ANSWER_TIMEOUT = 60.0
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+BOUNDARY = "drop-idle-test"
+
+
+@dataclass
+class Server:
+    port: int
+    instance: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def files(self, name: str) -> list[Path]:
+        directory = self.instance / name
+        return sorted(directory.iterdir()) if directory.exists() else []
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    instance, runtime, tmp, logs = (tmp_path / n for n in ("instance", "runtime", "tmp", "logs"))
+    for directory in (instance, tmp, logs):
+        directory.mkdir()
+    Keyring.load(instance / "keyring.json").add("Responder", str(ResponderIdentity.generate()
+                                                                  .public))
+    port = free_port()
+    env = {**os.environ, "DROPBOX_INSTANCE": str(instance), "DROPBOX_RUNTIME_DIR": str(runtime),
+           "TMPDIR": str(tmp), "DROPBOX_UPLOAD_IDLE_SECONDS": str(IDLE_SECONDS),
+           "DROPBOX_UPLOAD_CONCURRENCY": "1"}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY_CONFIG),
+               "dropbox.wsgi:reporter_app()", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "--threads", "4", "--worker-tmp-dir", str(tmp)]
+    with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+    try:
+        wait_for_port(port, process, STARTUP_TIMEOUT)
+        yield Server(port, instance)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _field(name: str, value: str) -> bytes:
+    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n").encode()
+
+
+def _fields(token: str) -> bytes:
+    return b"".join(_field(n, v) for n, v in (
+        ("csrf_token", token), ("website", ""), ("category", "threats"),
+        ("urgency", "emergency"), ("text", "someone is outside my door"), ("lang", "")))
+
+
+def _open_post(server: Server, body_start: bytes, cookie: str | None) -> socket.socket:
+    """A POST /submit that announces 100 kB, sends `body_start`, then nothing."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(ANSWER_TIMEOUT)
+    head = (f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            "Content-Length: 100000\r\n")
+    if cookie:
+        head += f"Cookie: drop_session={cookie}\r\n"
+    sock.sendall(head.encode() + b"\r\n" + body_start)
+    return sock
+
+
+def _status(sock: socket.socket) -> tuple[int, str]:
+    """The status code and page of the answer (read until the server closes)."""
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if b"</html>" in b"".join(chunks[-2:]):
+            break
+    raw = b"".join(chunks).decode("utf-8", "replace")
+    return int(raw.split(" ", 2)[1]), raw
+
+
+def _report(server: Server) -> int:
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        body = _fields(token.group(1)) + f"--{BOUNDARY}--\r\n".encode()
+        answer = browser.post(f"{server.url}/submit", data=body, timeout=ANSWER_TIMEOUT,
+                              headers={"Content-Type":
+                                       f"multipart/form-data; boundary={BOUNDARY}"})
+        return answer.status_code
+
+
+def test_stalled_uploads_release_the_only_slot(server: Server) -> None:
+    stranger = _open_post(server, f"--{BOUNDARY}\r\n".encode(), cookie=None)
+    try:
+        # The stranger has no token, so it holds nothing: the one slot is free.
+        assert _report(server) == 200
+        assert _status(stranger)[0] == 408  # and it was cut off at the deadline too
+    finally:
+        stranger.close()
+
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        cookie = browser.cookies.get("drop_session")
+    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode() + b"J" * 4096
+    staller = _open_post(server, _fields(token.group(1)) + file_start, cookie)
+    try:
+        status, page = _status(staller)
+    finally:
+        staller.close()
+    assert status == 408
+    assert "stopped arriving" in page and "nothing was saved" in page
+    assert server.files("tmp") == []
+    assert len(server.files("envelopes")) == 1  # the first report only
+    assert _report(server) == 200
