@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -138,6 +139,9 @@ def _store_reply(reply_id: str, reporter_id: str, size: int, sha256: bytes, temp
     adopted if it holds the same bytes (see reply_files).
     """
     ctx = context()
+    # Keep the file locked until its row is committed: a purge between the rename
+    # and the commit must not take it for an orphan (it skips locked files).
+    lease = ctx.store.take_lease(temp_path)
     try:
         with ctx.database.session() as session, session.begin():
             held = held_copy(session, ctx.store, reporter_id, size, sha256)
@@ -162,6 +166,9 @@ def _store_reply(reply_id: str, reporter_id: str, size: int, sha256: bytes, temp
             if session.get(Reporter, reporter_id) is None:
                 return _rejected("no such reporter (the account may have been deleted)", 404)
         return _rejected("an envelope with this id already exists", 409)
+    finally:
+        if lease is not None:
+            os.close(lease)
     return None
 
 

@@ -244,3 +244,37 @@ def test_purge_sets_every_file_to_its_day_which_resets_ctimes(env: ReporterEnv) 
     # Set by utime, which the kernel always follows with ctime = now: the ctime
     # of the arrival is gone (a test cannot observe that more precisely).
     assert (info.st_mtime, info.st_atime) == (day_start, day_start)
+
+
+def test_purge_between_a_replys_file_and_its_row_keeps_the_reply(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reply's file is renamed into envelopes/ inside the row's transaction,
+    # before the commit: purge's orphan wipe in that window sees a file with no
+    # row. (Only that step of purge: the rest writes, which SQLite would make
+    # wait for this very transaction.)
+    monkeypatch.setattr("dropbox.retention.ORPHAN_GRACE_SECONDS", -60.0)
+    from dropbox import retention
+    from dropbox.responder_api.reply_files import place_reply_file as original
+    api = make_api_env(tmp_path)
+    purges: list[int] = []
+
+    def place_then_purge(*args: Any) -> bool:
+        placed = original(*args)
+        purges.append(retention._wipe_orphan_files(api.context.database, api.context.store))
+        return placed
+
+    monkeypatch.setattr("dropbox.responder_api.replies.place_reply_file", place_then_purge)
+    pair = keys.ReplyKeyPair.generate()
+    reporter = api.add_reporter(pair.public)
+    envelope = seal(b"we got your report", [pair.public])
+    signature = keys.sign_reply(api.identity, pair.public, hashlib.sha256(envelope).digest())
+    reply_id = new_id()
+    query = urlencode(sorted({"reporter_id": reporter, "id": reply_id,
+                              "signature": base64.b64encode(signature).decode(),
+                              "responder": api.identity.public.fingerprint}.items()))
+    answer = api.call("POST", f"/api/v1/replies?{query}", body=envelope,
+                      headers={"X-Drop-Body-SHA256": hashlib.sha256(envelope).hexdigest()})
+    assert answer.status_code == 201
+    assert purges == [0]
+    assert (api.config.envelopes_dir / reply_id).read_bytes() == envelope
+    api.context.database.engine.dispose()
