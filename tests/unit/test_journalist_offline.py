@@ -301,9 +301,8 @@ def test_oversized_message_envelope_is_refused_before_decrypting(tmp_path: Path)
         decrypt_message(_Inbox(), _Entry(), identity)  # type: ignore[arg-type]
 
 
-@pytest.mark.timeout(60)  # without O_NONBLOCK, opening the FIFO waits for a writer forever
-def test_read_of_a_fifo_planted_as_an_envelope_is_refused_not_hung(station: Workstation,
-                                                                   tmp_path: Path) -> None:
+def _import_then_plant_fifo(station: Workstation, tmp_path: Path) -> tuple[str, Path]:
+    """Import one report, then put a FIFO where its envelope file was: (id, path)."""
     envelope = report_envelope(station.identity.public, "hello",
                                keys.ReplyKeyPair.generate().public)
     entry = item(envelope)
@@ -311,20 +310,21 @@ def test_read_of_a_fifo_planted_as_an_envelope_is_refused_not_hung(station: Work
     path = station.home / "inbox" / "envelopes" / str(entry["id"])
     path.unlink()
     os.mkfifo(path)
-    result = station.run("read", str(entry["id"]))
+    return str(entry["id"]), path
+
+
+@pytest.mark.timeout(60)  # without O_NONBLOCK, opening the FIFO waits for a writer forever
+def test_read_of_a_fifo_planted_as_an_envelope_is_refused_not_hung(station: Workstation,
+                                                                   tmp_path: Path) -> None:
+    item_id, _path = _import_then_plant_fifo(station, tmp_path)
+    result = station.run("read", item_id)
     assert result.exit_code == 3 and "not a regular file" in result.output
 
 
 @pytest.mark.timeout(60)  # opening a FIFO for writing without a reader would block forever
 def test_delete_of_an_envelope_replaced_by_a_fifo_removes_it_without_hanging(
         station: Workstation, tmp_path: Path) -> None:
-    envelope = report_envelope(station.identity.public, "hello",
-                               keys.ReplyKeyPair.generate().public)
-    entry = item(envelope)
-    _import(station, tmp_path, [(entry, envelope)])
-    path = station.home / "inbox" / "envelopes" / str(entry["id"])
-    path.unlink()
-    os.mkfifo(path)
-    result = station.run("delete", str(entry["id"]))
+    item_id, path = _import_then_plant_fifo(station, tmp_path)
+    result = station.run("delete", item_id)
     assert result.exit_code == 0, result.output
     assert not os.path.lexists(path)

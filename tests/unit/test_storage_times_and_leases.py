@@ -30,7 +30,7 @@ from dropbox.reporter.sinks import UploadBatch
 from dropbox.retention import purge
 from dropbox.sessions import COOKIE_NAME
 from dropbox.storage import EnvelopeStore, midnight_utc
-from tests.journalist_support import make_api_env, new_id, seal
+from tests.journalist_support import ApiEnv, make_api_env, new_id, seal
 from tests.unit.conftest import (
     ReporterEnv,
     csrf_token,
@@ -86,8 +86,8 @@ def test_committed_envelopes_and_their_directories_carry_only_the_day(env: Repor
     assert files[0].stat().st_atime_ns == midnight_ns
 
 
-def test_a_reply_pushed_over_the_api_carries_only_its_day(tmp_path: Path) -> None:
-    api = make_api_env(tmp_path)
+def _push_reply(api: ApiEnv) -> tuple[str, bytes]:
+    """Push one signed reply to a new reporter through the API; (its id, its envelope)."""
     pair = keys.ReplyKeyPair.generate()
     reporter = api.add_reporter(pair.public)
     envelope = seal(b"we got your report", [pair.public])
@@ -99,6 +99,12 @@ def test_a_reply_pushed_over_the_api_carries_only_its_day(tmp_path: Path) -> Non
     answer = api.call("POST", f"/api/v1/replies?{query}", body=envelope,
                       headers={"X-Drop-Body-SHA256": hashlib.sha256(envelope).hexdigest()})
     assert answer.status_code == 201
+    return reply_id, envelope
+
+
+def test_a_reply_pushed_over_the_api_carries_only_its_day(tmp_path: Path) -> None:
+    api = make_api_env(tmp_path)
+    reply_id, _envelope = _push_reply(api)
     midnight = midnight_utc(today())
     for path in (api.config.envelopes_dir / reply_id, api.config.envelopes_dir):
         assert (path.stat().st_mtime, path.stat().st_atime) == (midnight, midnight)
@@ -264,17 +270,7 @@ def test_purge_between_a_replys_file_and_its_row_keeps_the_reply(
         return placed
 
     monkeypatch.setattr("dropbox.responder_api.replies.place_reply_file", place_then_purge)
-    pair = keys.ReplyKeyPair.generate()
-    reporter = api.add_reporter(pair.public)
-    envelope = seal(b"we got your report", [pair.public])
-    signature = keys.sign_reply(api.identity, pair.public, hashlib.sha256(envelope).digest())
-    reply_id = new_id()
-    query = urlencode(sorted({"reporter_id": reporter, "id": reply_id,
-                              "signature": base64.b64encode(signature).decode(),
-                              "responder": api.identity.public.fingerprint}.items()))
-    answer = api.call("POST", f"/api/v1/replies?{query}", body=envelope,
-                      headers={"X-Drop-Body-SHA256": hashlib.sha256(envelope).hexdigest()})
-    assert answer.status_code == 201
+    reply_id, envelope = _push_reply(api)
     assert purges == [0]
     assert (api.config.envelopes_dir / reply_id).read_bytes() == envelope
     api.context.database.engine.dispose()
