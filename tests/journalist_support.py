@@ -11,6 +11,7 @@ import io
 import json
 import secrets
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,30 @@ def raw_bundle(entries: list[tuple[dict[str, Any], bytes]], *, kind: int = 1,
     length = len(manifest) if declared_length is None else declared_length
     blobs = b"".join(blob for _, blob in entries)
     return struct.pack(">8sBBI", magic, version, kind, length) + manifest + blobs + trailing
+
+
+def write_report_bundle(station: Workstation, path: Path,
+                        texts: list[str]) -> tuple[Path, list[str]]:
+    """Write a transfer bundle of one report per text (one reply key) to `path`;
+    return the path and the reports' ids, in order."""
+    reply = keys.ReplyKeyPair.generate().public
+    entries = []
+    for text in texts:
+        blob = report_envelope(station.identity.public, text, reply)
+        entries.append((item(blob), blob))
+    path.write_bytes(raw_bundle(entries))
+    return path, [str(fields["id"]) for fields, _ in entries]
+
+
+def png_with_author(author: bytes) -> bytes:
+    """A valid 1x1 PNG whose tEXt chunk names `author` (metadata for mat2 to strip)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"tEXt", b"Author\x00" + author)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
 
 
 def files_under(path: Path) -> list[str]:

@@ -31,7 +31,7 @@ from dropbox.keyring import Keyring
 from dropbox.services import Services, services
 from keys import ResponderIdentity, decrypt
 from tests.backends import SQLITE, Backend
-from tests.journalist_support import ApiEnv, make_api_env
+from tests.journalist_support import ApiEnv, Workstation, make_api_env, make_workstation
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CODENAME_RE = re.compile(r'<output id="codename-value" class="codename">([^<]+)</output>')
@@ -148,3 +148,9 @@ def api(tmp_path: Path, backend: Backend) -> Iterator[ApiEnv]:
     env = make_api_env(tmp_path, backend.env())
     yield env
     env.context.database.engine.dispose()
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Workstation:
+    """An air-gapped workstation with its identity, in this test's temp dir."""
+    return make_workstation(tmp_path)

@@ -19,34 +19,15 @@ import pytest
 
 import journalist_cli.inbox as inbox_module
 import journalist_cli.workstation as workstation_module
-import keys
 from journalist_cli.workstation import sync_to_disk, write_json
 from tests.journalist_support import (
     Workstation,
-    item,
-    make_workstation,
-    raw_bundle,
-    report_envelope,
+    write_report_bundle,
 )
 
 
 class Crash(BaseException):
     """Stands for the process dying: not an Exception, so no handler swallows it."""
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
-
-
-def _bundle(station: Workstation, path: Path, texts: list[str]) -> tuple[Path, list[str]]:
-    reply = keys.ReplyKeyPair.generate().public
-    entries = []
-    for text in texts:
-        blob = report_envelope(station.identity.public, text, reply)
-        entries.append((item(blob), blob))
-    path.write_bytes(raw_bundle(entries))
-    return path, [str(fields["id"]) for fields, _ in entries]
 
 
 def _indexed(station: Workstation) -> set[str]:
@@ -56,9 +37,9 @@ def _indexed(station: Workstation) -> set[str]:
 
 def test_a_crash_while_moving_files_in_leaves_the_inbox_as_it_was(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, first_ids = _bundle(station, tmp_path / "first.drop", ["old one", "old two"])
+    first, first_ids = write_report_bundle(station, tmp_path / "first.drop", ["old one", "old two"])
     assert station.run("import", str(first)).exit_code == 0
-    second, second_ids = _bundle(station, tmp_path / "second.drop",
+    second, second_ids = write_report_bundle(station, tmp_path / "second.drop",
                                  [f"new {n}" for n in range(5)])
     real_replace = os.replace
     moved: list[str] = []
@@ -82,7 +63,7 @@ def test_a_crash_while_moving_files_in_leaves_the_inbox_as_it_was(
 
 def test_files_reach_the_disk_before_the_index_names_them(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle, ids = _bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
+    bundle, ids = write_report_bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
     envelopes = station.home / "inbox" / "envelopes"
     events: list[str] = []
 
@@ -105,7 +86,8 @@ def test_files_reach_the_disk_before_the_index_names_them(
 
 def test_files_left_by_a_crash_before_the_commit_are_invisible_and_replaced(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle, ids = _bundle(station, tmp_path / "in.drop", ["first report", "second report"])
+    bundle, ids = write_report_bundle(station, tmp_path / "in.drop",
+                                      ["first report", "second report"])
 
     def die(*_args: object) -> None:
         raise Crash()
@@ -132,7 +114,7 @@ def test_files_left_by_a_crash_before_the_commit_are_invisible_and_replaced(
 
 def test_a_write_error_reported_by_syncfs_fails_the_import_before_the_commit(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle, _ids = _bundle(station, tmp_path / "in.drop", ["a", "b"])
+    bundle, _ids = write_report_bundle(station, tmp_path / "in.drop", ["a", "b"])
     calls: list[int] = []
 
     def failing_syncfs(fd: int) -> int:
@@ -152,7 +134,7 @@ def test_on_linux_one_syncfs_makes_the_batch_durable(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = workstation_module._libc_syncfs()
     assert real is not None, "this machine's C library has syncfs"
-    bundle, ids = _bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
+    bundle, ids = write_report_bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
     calls: list[int] = []
 
     def counting_syncfs(fd: int) -> int:
@@ -167,7 +149,7 @@ def test_on_linux_one_syncfs_makes_the_batch_durable(
 
 def test_where_sync_may_return_early_each_file_is_fsynced(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle, ids = _bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
+    bundle, ids = write_report_bundle(station, tmp_path / "in.drop", ["a", "b", "c"])
     synced: list[int] = []
     real_fsync = os.fsync
 

@@ -12,15 +12,11 @@ from pathlib import Path
 import pytest
 
 import journalist_cli.commands_check as check_module
-import keys
 from tests.journalist_support import (
     Workstation,
     files_under,
-    item,
-    make_workstation,
     new_id,
-    raw_bundle,
-    report_envelope,
+    write_report_bundle,
 )
 
 # Runs `journalist import` in a child that is SIGKILLed as it starts the index
@@ -39,23 +35,8 @@ cli(["import", sys.argv[1]], prog_name="journalist")
 """
 
 
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
-
-
-def _bundle(station: Workstation, path: Path, texts: list[str]) -> tuple[Path, list[str]]:
-    reply = keys.ReplyKeyPair.generate().public
-    entries = []
-    for text in texts:
-        blob = report_envelope(station.identity.public, text, reply)
-        entries.append((item(blob), blob))
-    path.write_bytes(raw_bundle(entries))
-    return path, [str(fields["id"]) for fields, _ in entries]
-
-
 def _imported(station: Workstation, tmp_path: Path, texts: list[str]) -> tuple[Path, list[str]]:
-    bundle, ids = _bundle(station, tmp_path / f"{new_id()}.drop", texts)
+    bundle, ids = write_report_bundle(station, tmp_path / f"{new_id()}.drop", texts)
     result = station.run("import", str(bundle))
     assert result.exit_code == 0, result.output
     return bundle, ids
@@ -82,7 +63,7 @@ def test_a_sound_inbox_is_exit_0(station: Workstation, tmp_path: Path) -> None:
 def test_a_killed_import_is_reported_then_cleaned_up_and_imported_again(
         station: Workstation, tmp_path: Path) -> None:
     _first, kept = _imported(station, tmp_path, ["kept one", "kept two"])
-    second, orphans = _bundle(station, tmp_path / "second.drop", ["new one", "new two"])
+    second, orphans = write_report_bundle(station, tmp_path / "second.drop", ["new one", "new two"])
     killed = subprocess.run(
         [sys.executable, "-c", _KILLED_AT_COMMIT, str(second)], env={
             **os.environ, **station.env()}, capture_output=True, check=False, timeout=120)

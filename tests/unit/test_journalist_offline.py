@@ -21,16 +21,11 @@ from tests.journalist_support import (
     PASSPHRASE,
     Workstation,
     item,
-    make_workstation,
+    png_with_author,
     raw_bundle,
     report_envelope,
     seal,
 )
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
 
 
 def _import(station: Workstation, tmp_path: Path,
@@ -197,19 +192,6 @@ def test_delete_removes_the_envelope_and_its_attachments(station: Workstation,
     assert station.run("read", str(parent["id"])).exit_code == 3
 
 
-def _png_with_author(author: bytes) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"tEXt", b"Author\x00" + author)
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-
-
 def _import_report_with_file(station: Workstation, tmp_path: Path, name: str,
                              data: bytes) -> str:
     me = station.identity.public
@@ -228,7 +210,7 @@ def test_save_strip_metadata_removes_it_with_mat2(station: Workstation, tmp_path
 
     assert shutil.which("mat2"), "mat2 is a Debian dependency of the workstation (make sysdeps)"
     report_id = _import_report_with_file(station, tmp_path, "me.png",
-                                         _png_with_author(b"AUTHOR-NAME-41"))
+                                         png_with_author(b"AUTHOR-NAME-41"))
     out = tmp_path / "clean"
     out.mkdir()
     result = station.run("save", report_id, "--to", str(out), "--strip-metadata")
@@ -241,7 +223,7 @@ def test_save_strip_metadata_without_mat2_says_so_and_writes_nothing(
         station: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    report_id = _import_report_with_file(station, tmp_path, "me.png", _png_with_author(b"x"))
+    report_id = _import_report_with_file(station, tmp_path, "me.png", png_with_author(b"x"))
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     out = tmp_path / "clean"
     out.mkdir()

@@ -9,10 +9,7 @@ conversations is refused.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 import keys
 from journalist_cli.inbox import Inbox
@@ -20,17 +17,11 @@ from journalist_cli.workstation import Workstation as Station
 from tests.journalist_support import (
     Workstation,
     item,
-    make_workstation,
     new_id,
     raw_bundle,
     report_envelope,
     seal,
 )
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
 
 
 def _import(station: Workstation, entries: list[tuple[dict[str, Any], bytes]]) -> None:

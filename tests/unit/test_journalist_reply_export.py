@@ -19,7 +19,6 @@ from tests.fat_volume import mounted_fat32
 from tests.journalist_support import (
     Workstation,
     item,
-    make_workstation,
     new_id,
     raw_bundle,
     report_envelope,
@@ -31,11 +30,6 @@ def fat_stick(tmp_path: Path) -> Iterator[Path]:
     """A real FAT32 filesystem (fusefat), mounted for the test: no hard links, no chmod."""
     with mounted_fat32(tmp_path) as mountpoint:
         yield mountpoint
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
 
 
 def _import(station: Workstation, entries: list[tuple[dict[str, Any], bytes]],

@@ -19,16 +19,10 @@ from keys.atomic_file import publish as real_publish
 from tests.journalist_support import (
     Workstation,
     item,
-    make_workstation,
     raw_bundle,
     report_envelope,
     seal,
 )
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
 
 
 def _import_report(station: Workstation, tmp_path: Path,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from tests.journalist_support import (
     Workstation,
     item,
     make_workstation,
+    png_with_author,
     raw_bundle,
     report_envelope,
     seal,
@@ -29,16 +28,6 @@ from tests.journalist_support import (
 JPEG_HEAD = b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*"
 ZIP_HEAD = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _png_with_author(author: bytes) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"tEXt", b"Author\x00" + author)
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
 
 
 @pytest.fixture
@@ -68,7 +57,7 @@ def _save_one(station: Workstation, tmp_path: Path, name: str, media_type: str,
 
 def test_an_image_named_as_text_is_not_claimed_clean(station: Workstation,
                                                      tmp_path: Path) -> None:
-    png = _png_with_author(b"AUTHOR-NAME-41")
+    png = png_with_author(b"AUTHOR-NAME-41")
     code, output, out = _save_one(station, tmp_path, "IMG_0412.txt", "image/png", png)
     assert "metadata removed" not in output
     assert "NOT removed" in output and "PNG" in output
@@ -79,7 +68,7 @@ def test_an_image_named_as_text_is_not_claimed_clean(station: Workstation,
 def test_a_media_type_that_disagrees_is_not_verified(station: Workstation,
                                                      tmp_path: Path) -> None:
     code, output, out = _save_one(station, tmp_path, "me.png", "text/plain",
-                                  _png_with_author(b"AUTHOR-NAME-41"))
+                                  png_with_author(b"AUTHOR-NAME-41"))
     assert "metadata removed" not in output and "not verified" in output
     assert code == 1
     assert b"AUTHOR-NAME-41" not in (out / "me.png").read_bytes()  # mat2 still ran
@@ -96,7 +85,7 @@ def test_a_name_that_promises_a_type_the_content_is_not(station: Workstation,
 def test_when_everything_agrees_metadata_is_removed(station: Workstation,
                                                     tmp_path: Path) -> None:
     code, output, out = _save_one(station, tmp_path, "me.PNG", "image/png",
-                                  _png_with_author(b"AUTHOR-NAME-41"))
+                                  png_with_author(b"AUTHOR-NAME-41"))
     assert code == 0 and "metadata removed" in output
     assert b"AUTHOR-NAME-41" not in (out / "me.PNG").read_bytes()
 

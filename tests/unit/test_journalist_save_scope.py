@@ -10,22 +10,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
-
 import keys
 from tests.journalist_support import (
     Workstation,
     item,
-    make_workstation,
     raw_bundle,
     report_envelope,
     seal,
 )
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Workstation:
-    return make_workstation(tmp_path)
 
 
 def test_an_attachment_of_another_conversation_is_not_saved(station: Workstation,
