@@ -83,6 +83,21 @@ class BalancedDrop:
     responder_api: str
     responder: keys.ResponderIdentity
     onionbalance: balance.OnionbalanceProcess
+    client_log: Path
+    client_control: TorControl
+
+    def new_identity(self) -> None:
+        """SIGNAL NEWNYM on the client tor (tor rate-limits it; a refused one is harmless)."""
+        self.client_control.send("SIGNAL NEWNYM")
+
+    def diagnostics(self) -> str:
+        """What CI shows when the frontend cannot be reached: the client's onion log
+        and Onionbalance's, both ends."""
+        def tail(path: Path, lines: int) -> str:
+            text = path.read_text(errors="replace").splitlines() if path.exists() else []
+            return "\n".join(text[-lines:])
+        return (f"--- client tor [rend] log ---\n{tail(self.client_log, 60)}\n"
+                f"--- onionbalance log ---\n{tail(self.onionbalance.log_path, 30)}")
 
 
 def consensus_interval(control: TorControl) -> float:
@@ -156,6 +171,11 @@ def balanced_drop(tmp_path_factory: pytest.TempPathFactory,
         info = network.start(timeout=150)
         stack.callback(network.stop)
         vote_every(network, VOTING_INTERVAL)
+        client_log = root / "client-rend.log"
+        client_notice = root / "testnet" / "nodes" / "client" / "notice.log"
+        client = network.control("client")
+        client.send(
+            f'SETCONF Log="notice file {client_notice}" Log="[rend]info file {client_log}"')
 
         env, responder, _client_auth = make_instance(root / "drop")
         # One session key for every backend, as deploy/README.md §3 says: a reporter
@@ -174,7 +194,6 @@ def balanced_drop(tmp_path_factory: pytest.TempPathFactory,
                     for i in (1, 2)]
         # Onionbalance fetches instance descriptors once at start, then only
         # after its 45 s start-up pause: start it once they are on the HSDirs.
-        client = network.control("client")
         for backend in backends:
             wait_until(functools.partial(descriptor_fetchable, client, backend.address), 90,
                        f"{backend.name}'s descriptor on the HSDirs", interval=2.0,
@@ -194,7 +213,8 @@ def balanced_drop(tmp_path_factory: pytest.TempPathFactory,
         process.wait_for_log(r"Uploading second descriptor for " + re.escape(frontend), 30,
                              after=merged)
         yield BalancedDrop(frontend, backends, info.socks_port,
-                           f"http://127.0.0.1:{responder_port}", responder, process)
+                           f"http://127.0.0.1:{responder_port}", responder, process, client_log,
+                           client)
 
 
 def tor_session(socks_port: int, isolation: str) -> requests.Session:
@@ -207,29 +227,36 @@ def tor_session(socks_port: int, isolation: str) -> requests.Session:
     return session
 
 
-def reachable_session(socks_port: int, url: str, reporter: str,
+def reachable_session(drop: BalancedDrop, url: str, reporter: str,
                       timeout: float) -> requests.Session:
     """A session that has just loaded `url` (200) through tor.
 
-    Each attempt is a new session on new circuits, as a reporter retrying would
-    get: the frontend descriptor may still be on its way to the HSDirs, and an
+    Each attempt is a new session on new circuits, and a failed attempt is
+    followed by NEWNYM, as a reporter retrying with Tor Browser's "New Identity"
+    would: the frontend descriptor may still be on its way to the HSDirs, an
     introduction made just as a backend stops is acknowledged by its introduction
-    point but never answered, which leaves that session's rendezvous hanging.
+    point but never answered, and NEWNYM drops the client's cached descriptor,
+    its marks on failed introduction points and its HSDir back-off, so the next
+    attempt starts from what the network publishes now.
     """
     deadline = time.monotonic() + timeout
-    attempt = 0
+    attempts: list[str] = []
     while True:
-        attempt += 1
-        session = tor_session(socks_port, f"{reporter}-{attempt}")
+        session = tor_session(drop.socks_port, f"{reporter}-{len(attempts) + 1}")
+        started = time.monotonic()
         try:
-            last: object = session.get(url, timeout=30).status_code
-            if last == 200:
+            status = session.get(url, timeout=45).status_code
+            if status == 200:
                 return session
+            outcome = f"HTTP {status}"
         except requests.ConnectionError as exc:
-            last = exc
+            outcome = type(exc).__name__ + ": " + str(exc)[-160:]
         session.close()
+        attempts.append(f"{time.monotonic() - started:5.1f} s  {outcome}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"{url} unreachable through tor for {timeout:.0f} s: {last}")
+            raise AssertionError(f"{url} unreachable through tor for {timeout:.0f} s:\n"
+                                 + "\n".join(attempts) + "\n" + drop.diagnostics())
+        drop.new_identity()
         time.sleep(1.0)
 
 
@@ -264,7 +291,7 @@ def test_frontend_survives_losing_the_backend_that_served(balanced_drop: Balance
                                                           tmp_path: Path) -> None:
     drop = balanced_drop
     url = f"http://{drop.frontend}"
-    with reachable_session(drop.socks_port, url + "/submit", "first", 90) as session:
+    with reachable_session(drop, url + "/submit", "first", 150) as session:
         first = submit_js_off(session, url, "Balanced first MARKER-ob-7c21")
         # A second report started on the same backend, still being written when it dies.
         started = session.get(url + "/submit", timeout=60)
@@ -276,7 +303,7 @@ def test_frontend_survives_losing_the_backend_that_served(balanced_drop: Balance
     serving[0].stop()
     survivor = next(backend for backend in drop.backends if backend is not serving[0])
 
-    with reachable_session(drop.socks_port, url + "/submit", "second", 120) as session:
+    with reachable_session(drop, url + "/submit", "second", 240) as session:
         # The reporter's browser still holds the cookie and the form of the dead backend.
         session.cookies.clear()
         session.cookies.update(cookies)
