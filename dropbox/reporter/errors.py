@@ -78,6 +78,21 @@ class InboxGone(ReporterError):
         )
 
 
+class InboxClosed(ReporterError):
+    """The logged-in reporter's inbox was deleted by the responders (a page view, not a post)."""
+
+    status = 410
+
+    @property
+    def message(self) -> str:
+        return str(
+            _l(
+                "This inbox no longer exists: the responders closed it, "
+                "and you have been logged out."
+            )
+        )
+
+
 class TooLarge(ReporterError):
     status = 413
 

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from dropbox.db import Envelope
+from dropbox.db import Envelope, Reporter
 from dropbox.reporter.auth import attempt_login, current_reporter_id, require_reporter_id
-from dropbox.reporter.errors import NotLoggedIn, ReporterError
+from dropbox.reporter.errors import InboxClosed, NotLoggedIn, ReporterError
 from dropbox.reporter.pages import submit_page_context
 from dropbox.reporter.receive import wants_json
 from dropbox.services import Services, services
@@ -118,10 +118,18 @@ def login_post() -> Response | str | tuple[str, int]:
 
 
 def inbox() -> BaseResponse | str:
+    """GET /inbox. Raises InboxClosed (and logs out) once the responders deleted the inbox:
+    an empty inbox would tell the reporter to keep waiting for a reply that cannot come."""
     reporter_id = current_reporter_id()
     if reporter_id is None:
         return redirect(url_for("reporter.login_form"), code=303)
-    return render_inbox(services(), reporter_id)
+    svc = services()
+    with svc.database.session() as db:
+        exists = db.get(Reporter, reporter_id) is not None
+    if not exists:
+        destroy_session(session)
+        raise InboxClosed()
+    return render_inbox(svc, reporter_id)
 
 
 def _owned_reply(svc: Services, reply_id: str) -> Envelope:

@@ -237,3 +237,20 @@ def test_followup_to_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> N
     assert client.get("/inbox").status_code == 303  # logged out
     # Only the first report's file, which this test's SQL delete did not wipe.
     assert _counts(env) == (0, 0, 1)
+
+
+def test_inbox_page_of_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> None:
+    client = env.client()
+    codename = codename_from(post_multipart(
+        client, "/submit", _report(csrf_token(client), with_file=False)).get_data(as_text=True))
+    assert client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
+                                       "codename": codename}).status_code == 200
+    assert client.get("/inbox").status_code == 200
+    with env.services.database.session() as db, db.begin():  # as the responders' delete does
+        db.execute(delete(Envelope))
+        db.execute(delete(Reporter))
+    response = client.get("/inbox")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410
+    assert "no longer exists" in page and "logged out" in page
+    assert client.get("/inbox").status_code == 303  # logged out
