@@ -25,6 +25,7 @@ def reporter_blueprint() -> Blueprint:
         ("/safety", pages.safety, ["GET"]),
         ("/support", pages.support, ["GET"]),
         ("/keys.json", pages.keys_json, ["GET"]),
+        ("/csrf-token", pages.csrf_token_json, ["GET"]),
         ("/login", inbox.login_form, ["GET"]),
         ("/login", inbox.login_post, ["POST"]),
         ("/inbox", inbox.inbox, ["GET"]),

@@ -33,9 +33,21 @@ def committed_answer() -> Any:
     return g.get(_COMMITTED)
 
 
-def _page(message: str, status: int) -> Response:
+def _json_answer(message: str, code: str | None) -> dict[str, object]:
+    answer: dict[str, object] = {"ok": False, "error": message}
+    if code is not None:
+        answer["code"] = code
+    return answer
+
+
+def json_error(error: ReporterError) -> dict[str, object]:
+    """The JSON answer for the page's JavaScript: the message, and the code when there is one."""
+    return _json_answer(error.message, error.code)
+
+
+def _page(message: str, status: int, code: str | None = None) -> Response:
     if wants_json():
-        response = jsonify({"ok": False, "error": message})
+        response = jsonify(_json_answer(message, code))
     else:
         response = Response(render_template("error.html", message=message, status=status))
     response.status_code = status
@@ -54,11 +66,12 @@ def _http_message(error: HTTPException) -> str:
 def install_error_pages(app: Flask) -> None:
     @app.errorhandler(ReporterError)
     def reporter_error(error: ReporterError) -> Response:
-        return _page(error.message, error.status)
+        return _page(error.message, error.status, error.code)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> Response:
-        return _page(CsrfFailed().message, 400)
+        refused = CsrfFailed()
+        return _page(refused.message, refused.status, refused.code)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

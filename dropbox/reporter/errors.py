@@ -14,6 +14,9 @@ class ReporterError(Exception):
     """Something the reporter can act on went wrong; `message` says what to do."""
 
     status = 400
+    # Set where the page's JavaScript can recover by itself ("csrf": fetch a fresh
+    # token and send the same envelopes again); sent as "code" in JSON answers.
+    code: str | None = None
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.__class__.__name__)
@@ -30,6 +33,7 @@ class BadUpload(ReporterError):
 
 class CsrfFailed(ReporterError):
     status = 400
+    code = "csrf"
 
     @property
     def message(self) -> str:

@@ -1,10 +1,12 @@
-"""Read-only pages: intro, submit form, safety, support, the codename notice, keys.json."""
+"""Read-only pages: intro, submit form, safety, support, the codename notice, keys.json,
+and a fresh CSRF token for the page's JavaScript."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Response, jsonify, render_template
+from flask_wtf.csrf import generate_csrf
 
 from dropbox.reporter.content import (
     PageContent,
@@ -65,3 +67,10 @@ def codename_notice() -> str:
 
 def keys_json() -> Response:
     return jsonify({"recipients": services().keyring().recipient_strings()})
+
+
+def csrf_token_json() -> Response:
+    """GET /csrf-token: a token for this session (a new one if it ended), for the page's
+    JavaScript to send the same sealed envelopes again after "this form has expired".
+    Other sites cannot read it: no CORS header is ever sent."""
+    return jsonify({"csrf_token": generate_csrf()})

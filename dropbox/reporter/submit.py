@@ -22,7 +22,11 @@ from flask import Response, jsonify, render_template, session
 
 from dropbox.reporter.accounts import login_hash, parse_login_secret
 from dropbox.reporter.auth import require_reporter_id
-from dropbox.reporter.error_pages import committed_answer, remember_committed_answer
+from dropbox.reporter.error_pages import (
+    committed_answer,
+    json_error,
+    remember_committed_answer,
+)
 from dropbox.reporter.errors import CsrfFailed, InboxGone, NotAccepting, NotSaved, ReporterError
 from dropbox.reporter.filing import (
     commit_followup,
@@ -78,7 +82,7 @@ def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str])
 
 def _error_response(error: ReporterError, form_sealed: bool) -> Response:
     if form_sealed or wants_json():
-        response = jsonify({"ok": False, "error": error.message})
+        response = jsonify(json_error(error))
     else:
         response = Response(
             render_template("error.html", message=error.message, status=error.status)

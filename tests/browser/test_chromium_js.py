@@ -8,6 +8,7 @@ at rest is scanned for the markers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Browser
@@ -169,3 +170,55 @@ def test_reply_that_does_not_open_is_reported_not_shown(
     # The codename prompt stays, since not every reply could be opened.
     assert page.locator("#decrypt-form").is_visible()
     context.close()
+
+
+def _parts_but_token(request: bytes) -> list[bytes]:
+    """The multipart parts of a captured POST (each send has its own boundary), minus the
+    csrf_token field."""
+    head, body = request.split(b"\r\n\r\n", 1)
+    boundary = re.search(rb"boundary=([^\r;]+)", head)
+    assert boundary is not None, head
+    return [part for part in body.split(b"--" + boundary[1])
+            if b'name="csrf_token"' not in part]
+
+
+def test_expired_session_is_renewed_and_the_same_envelopes_sent_again(
+    chromium: Browser, reporter_server: ReporterServer, wire: WireTap
+) -> None:
+    """A form left open past its session (cookie gone) still sends: the refused post is
+    followed by one fresh token and the same sealed body; nothing is lost or doubled.
+    The login form does the same with a token that no longer matches its session."""
+    server = reporter_server
+    reports_before = len(server.envelopes("report"))
+    context = chromium.new_context()
+    page = context.new_page()
+    errors = journeys.watch_errors(page)
+    page.goto(wire.url + "/submit")
+    text = journeys.new_marker("stale")
+    journeys.fill_report(page, text, [])
+    context.clear_cookies()  # as when the 4-hour anonymous session has ended
+    wire.clear()
+    journeys.submit_report(page)
+    codename = journeys.read_codename(page)
+    submits = requests_to(wire.sent(), "POST", "/submit")
+    assert len(submits) == 2 and len(requests_to(wire.sent(), "GET", "/csrf-token")) == 1
+    # The same envelopes both times: only the token differs.
+    first, second = (_parts_but_token(request) for request in submits)
+    assert first == second and any(b'name="report"' in part for part in first)
+    reports = server.envelopes("report")
+    assert len(reports) == reports_before + 1
+    message = keys.decode_message(server.open_envelope(reports[-1].id))
+    assert isinstance(message, keys.Report) and message.text == text
+
+    page.goto(wire.url + "/login")
+    form = page.locator("#login-form")
+    form.locator("[name=csrf_token]").evaluate("field => { field.value = 'stale'; }")
+    form.locator("[name=codename]").fill(codename)
+    wire.clear()
+    form.locator("[type=submit]").first.click()
+    page.locator("#logout-form").wait_for(state="attached", timeout=journeys.PAGE_TIMEOUT_MS)
+    assert len(requests_to(wire.sent(), "POST", "/login")) == 2
+    context.close()
+    # Chromium logs each refused post; nothing else may have gone wrong in the page.
+    refused = [e for e in errors if "status of 400" in e and ("/submit'" in e or "/login'" in e)]
+    assert len(refused) == 2 and len(errors) == 2, "\n".join(errors)

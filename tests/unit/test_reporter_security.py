@@ -44,7 +44,7 @@ def test_csp_constant_is_the_required_policy() -> None:
     assert CONTENT_SECURITY_POLICY == EXPECTED_HEADERS["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("path", [*PAGES, "/keys.json", "/inbox", "/no-such-page"])
+@pytest.mark.parametrize("path", [*PAGES, "/keys.json", "/csrf-token", "/inbox", "/no-such-page"])
 def test_every_get_route_is_hardened(client: FlaskClient, path: str) -> None:
     assert_hardened(client.get(path))
 
@@ -102,6 +102,25 @@ def test_unknown_cookie_gets_a_fresh_session(client: FlaskClient) -> None:
 def test_csrf_required_on_plain_posts(client: FlaskClient, path: str) -> None:
     client.get("/login")
     assert client.post(path, data={"codename": "x"}).status_code == 400
+
+
+def test_stale_token_is_named_for_the_page_script_which_can_fetch_a_fresh_one(
+    client: FlaskClient,
+) -> None:
+    client.get("/login")
+    json = {"Accept": "application/json"}
+    refused = client.post("/login", data={"csrf_token": "stale", "login_secret": "00" * 32},
+                          headers=json)
+    assert refused.status_code == 400 and refused.get_json()["code"] == "csrf"
+    fresh = client.get("/csrf-token", headers=json)
+    assert "Access-Control-Allow-Origin" not in fresh.headers
+    token = fresh.get_json()["csrf_token"]
+    assert re.fullmatch(r"[A-Za-z0-9_.-]{16,512}", token)  # what js/src/app/token.js accepts
+    accepted = client.post("/login", data={"csrf_token": token, "login_secret": "00" * 32},
+                           headers=json)
+    assert accepted.status_code != 400 and "code" not in accepted.get_json()
+    sealed = post_multipart(client, "/submit", [("mode", "sealed"), ("csrf_token", "stale")])
+    assert sealed.status_code == 400 and sealed.get_json()["code"] == "csrf"
 
 
 def test_csrf_required_on_uploads_before_any_file_is_written(

@@ -5,30 +5,40 @@
 import { message } from './messages.js';
 import { forgetReplySecret, storeReplySecret, toHex } from './session.js';
 import { setBusy, statusFor } from './status.js';
+import { freshToken, isStaleToken } from './token.js';
 
-async function postLoginSecret(form, loginSecret) {
+async function sendLoginSecret(url, csrfToken, loginSecret) {
   const body = new URLSearchParams();
-  const csrf = form.elements.namedItem('csrf_token');
-  body.append('csrf_token', csrf ? csrf.value : '');
+  body.append('csrf_token', csrfToken);
   body.append('login_secret', toHex(loginSecret));
   let response;
-  let answer = null;
   try {
-    response = await fetch(form.action, {
+    response = await fetch(url, {
       method: 'POST',
       body,
       credentials: 'same-origin',
       headers: { Accept: 'application/json' },
       redirect: 'error',
     });
-    answer = await response.json();
+    return { status: response.status, body: await response.json() };
   } catch {
     throw new Error(message('sendFailed', { detail: response ? `HTTP ${response.status}` : 'network error' }));
   }
-  if (!answer || answer.ok !== true) {
-    throw new Error(answer && typeof answer.error === 'string' ? answer.error : `HTTP ${response.status}`);
+}
+
+async function postLoginSecret(form, loginSecret) {
+  const csrf = form.elements.namedItem('csrf_token');
+  let answer = await sendLoginSecret(form.action, csrf ? csrf.value : '', loginSecret);
+  if (isStaleToken(answer.status, answer.body)) {
+    // The login page sat open past its session: once more, with a fresh token.
+    const token = await freshToken();
+    if (token !== null) answer = await sendLoginSecret(form.action, token, loginSecret);
   }
-  return typeof answer.inbox === 'string' && answer.inbox.startsWith('/') ? answer.inbox : '/inbox';
+  const { status, body } = answer;
+  if (!body || body.ok !== true) {
+    throw new Error(body && typeof body.error === 'string' ? body.error : `HTTP ${status}`);
+  }
+  return typeof body.inbox === 'string' && body.inbox.startsWith('/') ? body.inbox : '/inbox';
 }
 
 async function logIn(form, codenameField, status) {
