@@ -2,8 +2,11 @@
 
 The notify command (`--notify-command CMD`, env JOURNALIST_NOTIFY_COMMAND) is
 how a team wires emergencies into whatever wakes someone up (notify-send, a
-mail or Signal relay). It receives one line, `N new emergency reports`, as its
-last argument and on stdin: never an id, a day, a size or any content. It runs
+mail or Signal relay). It receives one line as its last argument and on stdin:
+`N new emergency reports`, or, from a watch, CONTACT_LOST once an outage has
+lasted ALERT_AFTER_FAILURES checks and CONTACT_BACK when it ends, because a
+watch that cannot see the server is not watching for emergencies. Never an
+id, a day, a size or any content. It runs
 without a shell, with the JOURNALIST_* variables removed from its environment
 (the online key may be one of them), and its failure never stops the watch.
 What the line still reveals (that emergencies arrived, and when) is in
@@ -21,6 +24,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 NOTIFY_TIMEOUT_SECONDS = 30.0
+CONTACT_LOST = "no contact with the drop server: emergencies may be waiting unseen"
+CONTACT_BACK = "contact with the drop server is back"
 
 
 class NotifyCommandError(ValueError):
@@ -81,17 +86,21 @@ class EmergencyAlert:
                                  subtitle="journalist fetch"))
 
     def _notify(self, new: int) -> None:
-        if self.notify_command is None:
-            return
-        line = alert_text(new)
-        try:
-            done = subprocess.run(  # noqa: S603 - the responder's own configured command
-                [*self.notify_command, line], input=line + "\n", text=True,
-                capture_output=True, timeout=NOTIFY_TIMEOUT_SECONDS, check=False,
-                env=_scrubbed_environment())
-        except (OSError, subprocess.TimeoutExpired) as error:
-            self.console.print(Text(f"the notify command failed: {error}", style="bold red"))
-            return
-        if done.returncode != 0:
-            self.console.print(Text(f"the notify command exited with {done.returncode}",
-                                    style="bold red"))
+        if self.notify_command is not None:
+            run_notify_command(self.console, self.notify_command, alert_text(new))
+
+
+def run_notify_command(console: Console, command: list[str], line: str) -> None:
+    """Run `command` with `line` as its last argument and on stdin; say so on `console`
+    if it fails or times out. Never raises: a broken notifier must not end a watch."""
+    try:
+        done = subprocess.run(  # noqa: S603 - the responder's own configured command
+            [*command, line], input=line + "\n", text=True,
+            capture_output=True, timeout=NOTIFY_TIMEOUT_SECONDS, check=False,
+            env=_scrubbed_environment())
+    except (OSError, subprocess.TimeoutExpired) as error:
+        console.print(Text(f"the notify command failed: {error}", style="bold red"))
+        return
+    if done.returncode != 0:
+        console.print(Text(f"the notify command exited with {done.returncode}",
+                           style="bold red"))

@@ -4,7 +4,8 @@ A watch is how a team hears about emergencies, so one failed poll (a 503,
 a Tor circuit that broke, a proxy's odd answer) must not end it. It warns,
 waits longer after each failure in a row (up to a bound), and after several
 failures in a row rings the bell and says loudly that it cannot see the
-server, because then emergencies may be waiting unseen.
+server, because then emergencies may be waiting unseen; the notify command,
+if any, hears of it once per outage, and again when contact is back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from journalist_cli.alerting import EmergencyAlert, NotifyCommandError, parse_notify_command
+from journalist_cli.alerting import (
+    CONTACT_BACK,
+    CONTACT_LOST,
+    EmergencyAlert,
+    NotifyCommandError,
+    parse_notify_command,
+    run_notify_command,
+)
 from journalist_cli.errors import AuthError, BadInputError, JournalistError, NetworkError
 from journalist_cli.online_context import OnlineState, open_client, server_options
 from journalist_cli.safe_text import escape_terminal
@@ -44,8 +52,9 @@ def retry_delay(watch: int, failures: int) -> int:
 class FailedPolls:
     """Counts failed polls in a row and tells the responder, louder as they go on."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, notify_command: list[str] | None) -> None:
         self.console = console
+        self.notify_command = notify_command
         self.in_a_row = 0
 
     def failed(self, error: JournalistError, retry_in: int) -> None:
@@ -66,11 +75,15 @@ class FailedPolls:
                            style="bold white on red", justify="center")
             self.console.print(Panel(message, style="bold red", title="NO CONTACT",
                                      subtitle="check tor and the network"))
+            if self.in_a_row == ALERT_AFTER_FAILURES and self.notify_command is not None:
+                run_notify_command(self.console, self.notify_command, CONTACT_LOST)
 
     def succeeded(self) -> None:
         if self.in_a_row:
             self.console.print(Text(f"reached the server again after {self.in_a_row} "
                                     "failed checks", style="green"))
+        if self.in_a_row >= ALERT_AFTER_FAILURES and self.notify_command is not None:
+            run_notify_command(self.console, self.notify_command, CONTACT_BACK)
         self.in_a_row = 0
 
 
@@ -91,17 +104,20 @@ Example:
                    "A failed check is retried, later each time (up to 10 minutes); "
                    f"{ALERT_AFTER_FAILURES} failures in a row ring the bell too.")
 @click.option("--notify-command", envvar="JOURNALIST_NOTIFY_COMMAND", metavar="CMD",
-              help="Run CMD on new emergencies; it gets only 'N new emergency reports' "
-                   "(argument and stdin) [env JOURNALIST_NOTIFY_COMMAND].")
+              help="Run CMD on new emergencies, and (with --watch) once when contact with "
+                   "the server is lost and again when it is back. It gets one fixed line "
+                   "(argument and stdin): 'N new emergency reports', or that contact was "
+                   "lost or is back [env JOURNALIST_NOTIFY_COMMAND].")
 @server_options
 @click.pass_obj
 def status(workstation: Workstation, watch: int | None, notify_command: str | None,
            server: str, socks: str | None, online_key_file: str | None) -> None:
     """How many new messages (and emergencies) wait on the server since the last fetch."""
     try:
-        alert = EmergencyAlert(Console(), parse_notify_command(notify_command))
+        command = parse_notify_command(notify_command)
     except NotifyCommandError as error:
         raise BadInputError(str(error), hint="quote it as you would in a shell") from None
+    alert = EmergencyAlert(Console(), command)
     client = open_client(server, socks, online_key_file)
     console = Console()
     if not watch:
@@ -109,7 +125,7 @@ def status(workstation: Workstation, watch: int | None, notify_command: str | No
         console.print(f"{new} new messages since the last fetch")
         alert.observe(emergencies)
         return
-    failures = FailedPolls(console)
+    failures = FailedPolls(console, command)
     last: tuple[int, int] | None = None
     while True:
         try:

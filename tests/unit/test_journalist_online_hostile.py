@@ -6,80 +6,30 @@ sets what it answers per path; the real CLI runs in-process against it.
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 import keys
-from journalist_cli.commands_status import MAX_RETRY_SECONDS, retry_delay
-from journalist_cli.main import cli
+from tests.canned_api import (
+    Answer,
+    CannedApi,
+    assert_network_error,
+    run,
+    serving_canned_api,
+)
 from tests.journalist_support import new_id
 
-Answer = tuple[int, Any]  # HTTP status, then a JSON value or raw bytes
 HOSTILE_TEXT = "\x1b]0;owned title\x1b\\\x1b[2J\x1b[Hall replies accepted"
-
-
-@dataclass
-class CannedApi:
-    """What the fake server answers (`route(method, path)`) and which paths it was asked."""
-
-    url: str
-    route: Callable[[str, str], Answer] = lambda method, path: (404, {"error": "not found"})
-    paths: list[str] = field(default_factory=list)
-
-    def asked(self, prefix: str) -> int:
-        return sum(1 for path in self.paths if path.startswith(prefix))
 
 
 @pytest.fixture
 def api() -> Iterator[CannedApi]:
-    canned = CannedApi(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            canned.paths.append(self.path)
-            status, value = canned.route(self.command, self.path)
-            body = value if isinstance(value, bytes) else json.dumps(value).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = _answer
-        do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    canned.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield canned
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-ONLINE_KEY = keys.OnlineSigningKey.delegate(keys.ResponderIdentity.generate(), 3)
-
-
-def run(tmp_path: Path, api: CannedApi, *args: str) -> Result:
-    env = {"JOURNALIST_HOME": str(tmp_path / "networked"), "JOURNALIST_SERVER": api.url,
-           "JOURNALIST_ONLINE_KEY": ONLINE_KEY.to_secret_string(), "JOURNALIST_SOCKS": None,
-           "COLUMNS": "200"}
-    return CliRunner().invoke(cli, list(args), env=env)
+    with serving_canned_api() as canned:
+        yield canned
 
 
 def listed(blob: bytes, **fields: Any) -> dict[str, Any]:
@@ -104,13 +54,6 @@ def serve(pages: Callable[[str], Answer], blobs: dict[str, bytes] | None = None,
             return replies
         return 404, {"error": "not found"}
     return route
-
-
-def assert_network_error(result: Result) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{result.exception!r} escaped as a traceback:\n{result.output}")
-    assert result.exit_code == 5, result.output
-    assert "journalist: error:" in result.output
 
 
 MALFORMED_PAGES: dict[str, Any] = {
@@ -258,46 +201,3 @@ def test_an_onion_address_without_socks_is_refused_before_any_lookup(
     assert looked_up == []
     assert result.exit_code == 3, result.output
     assert "--socks" in result.output and "onion" in result.output
-
-
-def test_status_watch_survives_failed_polls_and_alerts_after_several(
-        tmp_path: Path, api: CannedApi, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers: list[Answer] = [
-        (200, {"new": 1, "emergency": 0, "latest": 5}),
-        (503, {"error": "busy"}),
-        (503, {"error": "busy"}),
-        (200, b"<html>a captive portal</html>"),
-        (200, {"new": "lots"}),
-        (200, {"new": 2, "emergency": 1, "latest": 6}),
-    ]
-    api.route = lambda method, path: answers[min(api.asked("/api/v1/counts"), len(answers)) - 1]
-    waits: list[float] = []
-
-    def next_round(seconds: float) -> None:
-        waits.append(seconds)
-        if len(waits) == len(answers):
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(time, "sleep", next_round)
-    result = run(tmp_path, api, "status", "--watch", "30")
-    assert result.exit_code == 0, result.output
-    assert api.asked("/api/v1/counts") == len(answers)
-    # every poll after a failure waits longer, doubling; a success goes back to 30 s
-    assert waits == [30, 30, 60, 120, 240, 30]
-    assert result.output.count("warning: this check failed") == 4
-    assert result.output.count("CANNOT REACH THE SERVER") == 1  # after the 3rd in a row
-    assert "reached the server again" in result.output
-    assert "1 EMERGENCY" in result.output and "2 new messages" in result.output
-
-
-def test_the_watch_backoff_is_bounded() -> None:
-    assert [retry_delay(30, n) for n in range(4)] == [30, 30, 60, 120]
-    assert retry_delay(30, 1000) == MAX_RETRY_SECONDS
-    assert retry_delay(3600, 5) == 3600  # never shorter than what was asked for
-
-
-def test_status_without_watch_still_fails_on_a_failed_poll(tmp_path: Path,
-                                                           api: CannedApi) -> None:
-    api.route = lambda method, path: (503, {"error": "busy"})
-    assert_network_error(run(tmp_path, api, "status"))
-
