@@ -59,6 +59,7 @@ class Backend:
     control_port: int
     address: str
     app: AppServer
+    rend_log: Path
 
     def serving_rendezvous(self) -> bool:
         """True while this backend's tor holds a joined rendezvous circuit (a client is in)."""
@@ -96,7 +97,10 @@ class BalancedDrop:
         def tail(path: Path, lines: int) -> str:
             text = path.read_text(errors="replace").splitlines() if path.exists() else []
             return "\n".join(text[-lines:])
-        return (f"--- client tor [rend] log ---\n{tail(self.client_log, 60)}\n"
+        backends = "".join(
+            f"--- {backend.name} tor [rend] log ---\n{tail(backend.rend_log, 20)}\n"
+            for backend in self.backends)
+        return (f"--- client tor [rend] log ---\n{tail(self.client_log, 60)}\n{backends}"
                 f"--- onionbalance log ---\n{tail(self.onionbalance.log_path, 30)}")
 
 
@@ -148,14 +152,15 @@ def start_backend(name: str, root: Path, network: TestNetwork, frontend: str,
     node = Node(name, Role.ONION_HOST, control_port)
     torrc = data_dir / "torrc"
     torrc.write_text(render_torrc(node, data_dir, empty, authority_of(network)) + "\n"
-                     + balance.render_backend_service(service_dir, app_port))
+                     + balance.render_backend_service(service_dir, app_port)
+                     + f"Log [rend]info file {data_dir / 'rend.log'}\n")
     tor = start_tor(name, torrc, data_dir / "stdout.log")
     stack.callback(tor.stop)
     wait_until(lambda: balance.read_backend_address(service_dir) is not None, 30,
                f"{name}'s tor to create its onion key", watch=[tor])
     address = balance.read_backend_address(service_dir)
     assert address is not None
-    return Backend(name, tor, control_port, address, app)
+    return Backend(name, tor, control_port, address, app, data_dir / "rend.log")
 
 
 @pytest.fixture(scope="module")
