@@ -167,6 +167,9 @@ class Config:
     upload_concurrency: int = 8
     # An upload that sends no byte for this long is refused (deploy/README.md, Sizing).
     upload_idle_seconds: int = 120
+    # ... and so is one slower on average than this, after that many seconds of grace
+    # (Apache's MinRate default; 0 turns the floor off). Sizing in deploy/README.md.
+    upload_min_bytes_per_second: int = 500
     login_attempts_per_session: int = 10
     sqlite_secure_delete: bool = True
     retention_days: int = 90
@@ -249,6 +252,8 @@ class Config:
             heavy_concurrency=_int(env, "DROPBOX_HEAVY_CONCURRENCY", 4),
             upload_concurrency=_int(env, "DROPBOX_UPLOAD_CONCURRENCY", 8),
             upload_idle_seconds=_int(env, "DROPBOX_UPLOAD_IDLE_SECONDS", 120, minimum=5),
+            upload_min_bytes_per_second=_int(env, "DROPBOX_UPLOAD_MIN_BYTES_PER_SECOND", 500,
+                                             minimum=0),
             login_attempts_per_session=_int(env, "DROPBOX_LOGIN_ATTEMPTS_PER_SESSION", 10),
             sqlite_secure_delete=_bool(env, "DROPBOX_SQLITE_SECURE_DELETE", True),
             retention_days=_int(env, "DROPBOX_RETENTION_DAYS", 90),

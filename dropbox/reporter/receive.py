@@ -10,7 +10,8 @@ nothing of the request remains on disk.
 Once the token is valid the caller's `on_token_valid` runs (it takes a
 sealing-gate slot), so a client without a token holds no shared slot. While
 the body streams, the connection's socket gets a read timeout: a client that
-sends nothing for `idle_seconds` gets UploadStalled.
+sends nothing for `idle_seconds` gets UploadStalled, and so does one that
+falls below the pace floor (upload_pace.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dropbox.reporter.multipart import (
     read_multipart,
 )
 from dropbox.reporter.sinks import EnvelopeTarget, SealingTarget, UploadBatch, clean_media_type
+from dropbox.reporter.upload_pace import PaceWatch, WatchedUpload
 from keys import Recipient
 
 # Room for the form's own bytes (boundaries, headers, text fields) on top of the files.
@@ -170,8 +172,9 @@ class _FormReader:
 
 
 @contextmanager
-def _idle_deadline(seconds: float) -> Iterator[None]:
-    """Make reads of this request's body time out after `seconds` without a byte.
+def _deadlines(idle_seconds: float | None, pace: PaceWatch | None) -> Iterator[None]:
+    """Cut this request's body when it sends nothing for `idle_seconds` (a read timeout
+    on the socket) or falls below `pace`'s floor; either raises UploadStalled.
 
     Works on the connection's socket (gunicorn's or Werkzeug's); HTTP/2 shares
     one socket between streams, and the test client has none: no deadline there.
@@ -184,14 +187,19 @@ def _idle_deadline(seconds: float) -> Iterator[None]:
         yield
         return
     previous = sock.gettimeout()
-    sock.settimeout(seconds)
+    if idle_seconds:
+        sock.settimeout(idle_seconds)
+    watched: WatchedUpload | None = None
     try:
-        yield
-    except (TimeoutError, ClientDisconnected) as error:
+        with pace.watching(sock) if pace is not None else nullcontext() as watched:
+            yield
+    except (TimeoutError, ClientDisconnected, BadUpload) as error:
+        # The pace watch shut the read side: whatever the early end looked like.
+        behind = watched is not None and watched.fell_behind
         # Werkzeug's stream reports the socket's timeout as a disconnect.
-        if not isinstance(error, TimeoutError) and not isinstance(
-            error.__context__, TimeoutError
-        ):
+        timed_out = isinstance(error, TimeoutError) or (
+            isinstance(error, ClientDisconnected) and isinstance(error.__context__, TimeoutError))
+        if not (behind or timed_out):
             raise
         try:
             sock.shutdown(socket.SHUT_RD)
@@ -213,12 +221,14 @@ def receive_form(
     keepalive: Callable[[], None],
     on_token_valid: Callable[[], object] = lambda: None,
     idle_seconds: float | None = None,
+    pace: PaceWatch | None = None,
 ) -> None:
     """Read the current request's multipart body into `batch` (see module docstring).
 
     Raises TooLarge (Content-Length or bytes actually read above the limit),
     CsrfFailed, BadUpload, NotAccepting, UploadStalled (nothing arrived for
-    `idle_seconds`), whatever `on_token_valid` raises (Busy) and OSError. The caller discards
+    `idle_seconds`, or the body fell below `pace`'s floor), whatever
+    `on_token_valid` raises (Busy) and OSError. The caller discards
     `form.batch` on any exception; `form.fields` holds what was read so far
     (so the caller knows whether to answer in JSON).
     """
@@ -229,7 +239,7 @@ def receive_form(
     reader = _FormReader(
         form, recipients, envelope_fields, max_text_chars * 4, max_files, on_token_valid
     )
-    with _idle_deadline(idle_seconds) if idle_seconds else nullcontext():
+    with _deadlines(idle_seconds, pace):
         read_multipart(
             request.stream,
             boundary,

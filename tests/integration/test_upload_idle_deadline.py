@@ -3,7 +3,9 @@
 One worker, one sealing slot, a 5-second idle deadline: a stranger without a
 CSRF token who stalls holds no slot; a client with a token who stalls after
 the first file bytes holds the slot only until the deadline, then gets a 408
-page, nothing of the upload is kept, and the next report goes through.
+page, nothing of the upload is kept, and the next report goes through. A
+client that never stalls but trickles (a few bytes every half second, far
+below the 500 B/s floor) is cut the same way once its grace is spent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,3 +159,39 @@ def test_stalled_uploads_release_the_only_slot(server: Server) -> None:
     assert server.files("tmp") == []
     assert len(server.files("envelopes")) == 1  # the first report only
     assert _report(server) == 200
+
+
+def _trickle(sock: socket.socket, answered: threading.Event) -> None:
+    """20 bytes of file every half second (40 B/s) until the server answers or hangs up."""
+    while not answered.is_set():
+        try:
+            sock.sendall(b"T" * 20)
+        except OSError:
+            return
+        time.sleep(0.5)
+
+
+def test_a_trickling_upload_is_cut_below_the_pace_floor(server: Server) -> None:
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        cookie = browser.cookies.get("drop_session")
+    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
+    trickler = _open_post(server, _fields(token.group(1)) + file_start, cookie)
+    answered = threading.Event()
+    sender = threading.Thread(target=_trickle, args=(trickler, answered), daemon=True)
+    sender.start()
+    try:
+        # Never silent for a second, so the idle deadline alone would never fire.
+        status, page = _status(trickler)
+    finally:
+        answered.set()
+        sender.join()
+        trickler.close()
+    assert status == 408
+    assert "stopped arriving" in page and "nothing was saved" in page
+    assert server.files("tmp") == []
+    assert server.files("envelopes") == []
+    assert _report(server) == 200  # the one slot is free again
