@@ -90,20 +90,24 @@ class PaceWatch:
         return self.grace_seconds + received / self.min_bytes_per_second
 
     def check(self) -> None:
-        """Cut every watched upload that has fallen behind (the thread calls this)."""
+        """Cut every watched upload that has fallen behind (the thread calls this).
+
+        Under the lock that `watching` takes to let go of an upload, so a body that
+        has just been read in full is never cut after the fact: its socket carries
+        the answer and, kept alive, the next request.
+        """
         now = self._clock()
         with self._lock:
-            uploads = list(self._watched.values())
-        for upload in uploads:
-            received = bytes_received(upload.sock)
-            if received is None or upload.fell_behind:
-                continue
-            if now - upload.started > self.allowed_seconds(received - upload.baseline):
-                upload.fell_behind = True
-                try:
-                    upload.sock.shutdown(socket.SHUT_RD)
-                except OSError:
-                    pass  # already closed: the upload has ended anyway
+            for upload in self._watched.values():
+                received = bytes_received(upload.sock)
+                if received is None or upload.fell_behind:
+                    continue
+                if now - upload.started > self.allowed_seconds(received - upload.baseline):
+                    upload.fell_behind = True
+                    try:
+                        upload.sock.shutdown(socket.SHUT_RD)
+                    except OSError:
+                        pass  # already closed: the upload has ended anyway
 
     def _start_thread(self) -> None:
         if self._thread_pid == os.getpid():
