@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 from werkzeug.test import EnvironBuilder
 
@@ -218,16 +219,26 @@ def test_expired_token_shows_the_form_again_with_the_text(env: ReporterEnv) -> N
     assert resent.status_code == 200
 
 
-def test_followup_to_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> None:
+def _logged_in_reporter(env: ReporterEnv) -> FlaskClient:
+    """A client logged in to the inbox of the report it has just sent."""
     client = env.client()
     codename = codename_from(post_multipart(
         client, "/submit", _report(csrf_token(client), with_file=False)).get_data(as_text=True))
     assert client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
                                        "codename": codename}).status_code == 200
-    token = csrf_token(client, "/inbox")
+    return client
+
+
+def _delete_every_inbox(env: ReporterEnv) -> None:
     with env.services.database.session() as db, db.begin():  # as the responders' delete does
         db.execute(delete(Envelope))
         db.execute(delete(Reporter))
+
+
+def test_followup_to_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> None:
+    client = _logged_in_reporter(env)
+    token = csrf_token(client, "/inbox")
+    _delete_every_inbox(env)
     body, content_type = multipart([("csrf_token", token), ("text", "more"),
                                     ("attachments", (b"X" * 100, "x.txt", "text/plain"))])
     response = client.post("/followup", data=body, content_type=content_type)
@@ -240,15 +251,9 @@ def test_followup_to_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> N
 
 
 def test_inbox_page_of_a_deleted_inbox_says_so_and_logs_out(env: ReporterEnv) -> None:
-    client = env.client()
-    codename = codename_from(post_multipart(
-        client, "/submit", _report(csrf_token(client), with_file=False)).get_data(as_text=True))
-    assert client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
-                                       "codename": codename}).status_code == 200
+    client = _logged_in_reporter(env)
     assert client.get("/inbox").status_code == 200
-    with env.services.database.session() as db, db.begin():  # as the responders' delete does
-        db.execute(delete(Envelope))
-        db.execute(delete(Reporter))
+    _delete_every_inbox(env)
     response = client.get("/inbox")
     page = response.get_data(as_text=True)
     assert response.status_code == 410
