@@ -183,7 +183,10 @@ def _deadlines(idle_seconds: float | None, pace: PaceWatch | None) -> Iterator[N
     """
     environ = request.environ
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if not isinstance(sock, socket.socket) or environ.get("HTTP_VERSION") == "2":
+    # SERVER_PROTOCOL comes from the request line; HTTP_VERSION would be a client's
+    # "Version:" header, and with it any upload could shed both deadlines.
+    http1 = str(environ.get("SERVER_PROTOCOL", "")).startswith("HTTP/1.")
+    if not isinstance(sock, socket.socket) or not http1:
         yield
         return
     previous = sock.gettimeout()
@@ -193,8 +196,9 @@ def _deadlines(idle_seconds: float | None, pace: PaceWatch | None) -> Iterator[N
     try:
         with pace.watching(sock) if pace is not None else nullcontext() as watched:
             yield
-    except (TimeoutError, ClientDisconnected, BadUpload) as error:
-        # The pace watch shut the read side: whatever the early end looked like.
+    except Exception as error:
+        # The pace watch shut the read side: whatever the early end looked like (a short
+        # body, or gunicorn's own NoMoreData / ChunkMissingTerminator inside a chunk).
         behind = watched is not None and watched.fell_behind
         # Werkzeug's stream reports the socket's timeout as a disconnect.
         timed_out = isinstance(error, TimeoutError) or (

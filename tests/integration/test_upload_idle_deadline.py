@@ -94,13 +94,14 @@ def _fields(token: str) -> bytes:
         ("urgency", "emergency"), ("text", "someone is outside my door"), ("lang", "")))
 
 
-def _open_post(server: Server, body_start: bytes, cookie: str | None) -> socket.socket:
+def _open_post(server: Server, body_start: bytes, cookie: str | None,
+               extra_headers: str = "") -> socket.socket:
     """A POST /submit that announces 100 kB, sends `body_start`, then nothing."""
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(ANSWER_TIMEOUT)
     head = (f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            "Content-Length: 100000\r\n")
+            "Content-Length: 100000\r\n" + extra_headers)
     if cookie:
         head += f"Cookie: drop_session={cookie}\r\n"
     sock.sendall(head.encode() + b"\r\n" + body_start)
@@ -195,3 +196,60 @@ def test_a_trickling_upload_is_cut_below_the_pace_floor(server: Server) -> None:
     assert server.files("tmp") == []
     assert server.files("envelopes") == []
     assert _report(server) == 200  # the one slot is free again
+
+
+def test_a_trickling_chunked_upload_is_cut_with_the_same_answer(server: Server) -> None:
+    """HTTP/1.1 chunked, no Content-Length: the pace cut ends the body mid-chunk, which
+    gunicorn reports as its own error, not as a short body; still a 408, nothing kept."""
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        cookie = browser.cookies.get("drop_session")
+    start = _fields(token.group(1)) + (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+        'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(ANSWER_TIMEOUT)
+    head = (f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Transfer-Encoding: chunked\r\nCookie: drop_session={cookie}\r\n\r\n")
+    # One chunk announced far longer than what is sent, so the cut lands inside it.
+    sock.sendall(head.encode() + b"%x\r\n" % 100000 + start)
+    answered = threading.Event()
+    sender = threading.Thread(target=_trickle, args=(sock, answered), daemon=True)
+    sender.start()
+    try:
+        status, page = _status(sock)
+    finally:
+        answered.set()
+        sender.join()
+        sock.close()
+    assert status == 408
+    assert "stopped arriving" in page and "nothing was saved" in page
+    assert server.files("tmp") == []
+    assert server.files("envelopes") == []
+    assert _report(server) == 200
+
+
+def test_a_version_header_does_not_lift_the_deadlines(server: Server) -> None:
+    """`Version: 2` reaches the app as HTTP_VERSION; it must not pass for HTTP/2 (which
+    has no deadline) and free a stalled upload from the idle deadline and the floor."""
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        cookie = browser.cookies.get("drop_session")
+    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode() + b"J" * 64
+    staller = _open_post(server, _fields(token.group(1)) + file_start, cookie,
+                         extra_headers="Version: 2\r\n")
+    try:
+        status, page = _status(staller)
+    except TimeoutError:
+        status, page = 0, "no answer: the upload held its thread and slot"
+    finally:
+        staller.close()
+    assert status == 408, page
+    assert server.files("tmp") == []
+    assert _report(server) == 200
