@@ -81,7 +81,10 @@ def render_inbox(
     *,
     reply_key: ReplyKeyPair | None = None,
     followup_errors: dict[str, str] | None = None,
+    followup_text: str | None = None,
 ) -> str:
+    """The inbox page; `followup_text` fills the follow-up form (a message that could
+    not be sent, given back to be sent again)."""
     rows = _reply_rows(svc, reporter_id)
     if reply_key is not None:
         replies = [_open_reply(svc, row, reply_key) for row in rows]
@@ -92,6 +95,7 @@ def render_inbox(
         replies=replies,
         decrypted=reply_key is not None,
         errors=followup_errors or {},
+        followup_text=followup_text,
         **submit_page_context(svc),
     )
 
@@ -114,7 +118,11 @@ def login_post() -> Response | str | tuple[str, int]:
         return render_template("login.html", error=error.message), error.status
     if keys is None:
         return jsonify({"ok": True, "inbox": url_for("reporter.inbox")})
-    return render_inbox(svc, reporter.id, reply_key=keys.reply)
+    # A JS-off follow-up refused when its session ended comes back through the login.
+    unsent = request.form.get("unsent_text")
+    if unsent is not None and len(unsent) > svc.config.max_text_chars:
+        unsent = None
+    return render_inbox(svc, reporter.id, reply_key=keys.reply, followup_text=unsent)
 
 
 def inbox() -> BaseResponse | str:

@@ -21,13 +21,20 @@ from typing import TypeVar
 from flask import Response, jsonify, render_template, session
 
 from dropbox.reporter.accounts import login_hash, parse_login_secret
-from dropbox.reporter.auth import require_reporter_id
+from dropbox.reporter.auth import current_reporter_id, require_reporter_id
 from dropbox.reporter.error_pages import (
     committed_answer,
     json_error,
     remember_committed_answer,
 )
-from dropbox.reporter.errors import CsrfFailed, InboxGone, NotAccepting, NotSaved, ReporterError
+from dropbox.reporter.errors import (
+    CsrfFailed,
+    InboxGone,
+    NotAccepting,
+    NotLoggedIn,
+    NotSaved,
+    ReporterError,
+)
 from dropbox.reporter.filing import (
     commit_followup,
     commit_new_reporter,
@@ -57,8 +64,16 @@ UPLOAD_LOGIN_WAIT_SECONDS = 60.0
 log = logging.getLogger("dropbox.reporter")
 
 
-def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str]) -> None:
+def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str], *,
+             logged_in: bool = False) -> None:
+    """Read the body into `form`. With `logged_in`, raises NotLoggedIn once the token is
+    valid (before any file part is accepted) unless the session is logged in."""
     recipients = svc.keyring().recipients()
+
+    def token_valid(gate_slot: ExitStack) -> None:
+        if logged_in:
+            require_reporter_id()
+        gate_slot.enter_context(svc.sealing_gate.enter())
 
     def keepalive() -> None:
         touch_session(session, svc.sessions)
@@ -74,7 +89,7 @@ def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str])
             envelope_fields=envelope_fields,
             keepalive=keepalive,
             # Called once the CSRF token is valid; the slot is freed when the body is read.
-            on_token_valid=lambda: gate_slot.enter_context(svc.sealing_gate.enter()),
+            on_token_valid=lambda: token_valid(gate_slot),
             idle_seconds=svc.config.upload_idle_seconds,
             pace=svc.upload_pace,
         )
@@ -112,14 +127,19 @@ def _csrf_refused(svc: Services, form: ReceivedForm) -> _Page:
 
 
 def _keeping_nothing_on_failure(
-    svc: Services, form: ReceivedForm, handle: Callable[[], _Page], *, resend_form: bool = False
+    svc: Services,
+    form: ReceivedForm,
+    handle: Callable[[], _Page],
+    *,
+    resend: Callable[[ReporterError], _Page | None] | None = None,
 ) -> _Page:
     """Run `handle`; on a failure before the commit discard every file of the batch.
 
     A reporter error or a failed write (disk full) becomes its page or JSON
     answer; anything else is re-raised after the discard. After the commit
     (`form.saved`) nothing is discarded and the reporter is told it was kept.
-    With `resend_form`, a JS-off CSRF failure shows the form again with its text.
+    For a JS-off form, `resend(error)` may answer instead with a page that gives
+    the reporter their text back (an expired token, a session that ended).
     """
     batch = form.batch
     try:
@@ -136,9 +156,11 @@ def _keeping_nothing_on_failure(
         batch.discard()
         if isinstance(error, InboxGone):
             destroy_session(session)
-        if isinstance(error, CsrfFailed) and resend_form and not form.sealed_mode \
-                and not wants_json():
-            return _csrf_refused(svc, form)
+        if isinstance(error, ReporterError) and resend is not None \
+                and not form.sealed_mode and not wants_json():
+            page = resend(error)
+            if page is not None:
+                return page
         if isinstance(error, ReporterError):
             return _error_response(error, form.sealed_mode)
         if isinstance(error, OSError):
@@ -157,7 +179,10 @@ def submit_post() -> _Page:
             return _submit_sealed(svc, form)
         return _submit_plaintext(svc, form)
 
-    return _keeping_nothing_on_failure(svc, form, handle, resend_form=True)
+    def resend(error: ReporterError) -> _Page | None:
+        return _csrf_refused(svc, form) if isinstance(error, CsrfFailed) else None
+
+    return _keeping_nothing_on_failure(svc, form, handle, resend=resend)
 
 
 def _submit_sealed(svc: Services, form: ReceivedForm) -> Response:
@@ -217,8 +242,12 @@ def followup_post() -> _Page:
     batch = form.batch
 
     def handle() -> _Page:
+        if wants_json():
+            # The page script is told "log in" at once: a token refusal would make it
+            # fetch a token and upload the whole body again, only to hear it now.
+            require_reporter_id()
+        _receive(svc, form, FOLLOWUP_ENVELOPES, logged_in=True)
         reporter_id = require_reporter_id()
-        _receive(svc, form, FOLLOWUP_ENVELOPES)
         if form.sealed_mode:
             parts = sealed_parts(form, ("followup", "report"))
             answer: _Page = jsonify({"ok": True})
@@ -238,4 +267,22 @@ def followup_post() -> _Page:
         commit_followup(svc, batch, parts, reporter_id)
         return _committed(form, answer)
 
-    return _keeping_nothing_on_failure(svc, form, handle)
+    def resend(error: ReporterError) -> _Page | None:
+        if isinstance(error, (CsrfFailed, NotLoggedIn)):
+            return _followup_refused(svc, form, error.status)
+        return None
+
+    return _keeping_nothing_on_failure(svc, form, handle, resend=resend)
+
+
+def _followup_refused(svc: Services, form: ReceivedForm, status: int) -> _Page:
+    """A JS-off follow-up whose session ended (or whose token expired): nothing was
+    sent; the text comes back, to be sent again after logging in."""
+    text = form.fields.get("text", "")
+    reporter_id = current_reporter_id()
+    if reporter_id is not None:
+        return render_inbox(svc, reporter_id,
+                            followup_errors={"text": CsrfFailed().resend_message},
+                            followup_text=text), status
+    return render_template("login.html", error=None, unsent_text=text,
+                           files_dropped=form.files_offered), status
