@@ -128,12 +128,27 @@ def write_backup(config: Config, destination: Path) -> BackupSummary:
             sealer.close()
             out.flush()
             os.fsync(out.fileno())
-        os.rename(temp, destination)
+        # link, not rename: a file that appeared at `destination` meanwhile is kept.
+        try:
+            os.link(temp, destination)
+        except FileExistsError:
+            raise BackupError(f"{destination} appeared while the backup was written; "
+                              "it was left alone: choose a new file name") from None
     except BaseException:
         wipe_file(temp)
         raise
+    os.unlink(temp)
+    _fsync_directory(destination.parent)
     reporters = sum(1 for line in lines if line.startswith(b'{"t": "reporters"'))
     return BackupSummary(reporters, len(envelope_lines), keyring_lines(keyring))
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def keyring_lines(keyring: Keyring) -> list[str]:

@@ -194,6 +194,8 @@ def parse_lines(lines: Iterator[bytes]) -> ImportedRows:
             if not isinstance(row, dict) or sorted(row) != sorted(_columns(_MODELS[table])):
                 raise ValueError(f"a {table} row must have exactly the columns of the schema")
             checked = _check(table, row)
+        except RecursionError:
+            raise RowsError(f"database export, line {number}: nested too deeply") from None
         except (ValueError, TypeError) as error:
             raise RowsError(f"database export, line {number}: {error}") from None
         key = checked["nonce"] if table == "api_nonces" else checked["id"]

@@ -150,7 +150,17 @@ def _require_instance_files(staging: Path, has_reporters: bool) -> None:
                           "none of them could log in")
 
 
-def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date]) -> None:
+def _load_keyring(path: Path) -> Keyring:
+    # Keyring.load trusts its file to be text of sane depth; a backup's is hostile.
+    try:
+        return Keyring.load(path)
+    except (UnicodeDecodeError, RecursionError):
+        raise BackupError("the backup's keyring is not a JSON list of responders") from None
+
+
+def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date],
+             moved: list[tuple[Path, Path]]) -> None:
+    """Move the staged files into the instance, recording each (staged, target) in `moved`."""
     # Restored envelopes get the day-only times of live ones (dropbox.storage).
     for name, day in envelope_days.items():
         set_day_times(staging / "envelopes" / name, day)
@@ -163,6 +173,7 @@ def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date
         if target.exists():
             raise BackupError(f"{target} appeared during the restore; stopping")
         os.rename(path, target)
+        moved.append((path, target))
     for directory in (instance_dir / "envelopes", instance_dir / "tmp"):
         if directory.is_dir():
             set_day_times(directory)
@@ -172,6 +183,14 @@ def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _unpublish(moved: list[tuple[Path, Path]], instance_dir: Path) -> None:
+    # Back into staging, which `_discard` then wipes: the instance is as before.
+    for staged, target in reversed(moved):
+        os.rename(target, staged)
+    if moved and (instance_dir / "envelopes").is_dir():
+        set_day_times(instance_dir / "envelopes")
 
 
 def _discard(staging: Path) -> None:
@@ -191,7 +210,12 @@ def restore_backup(config: Config, source: Path, identity: Path,
     (apart from an empty migrated schema if the database import itself failed).
     Raises BackupError with a message for the operator.
     """
-    _require_empty(config)
+    try:
+        _require_empty(config)
+    except SQLAlchemyError as error:
+        reason = getattr(error, "orig", None) or error
+        raise BackupError(f"the database cannot be checked: {type(reason).__name__}: "
+                          f"{str(reason).strip()}") from None
     staging = config.instance_dir / f".restore-{secrets.token_hex(8)}"
     staging.mkdir(mode=0o700)
     try:
@@ -204,16 +228,22 @@ def restore_backup(config: Config, source: Path, identity: Path,
         if files != imported.envelope_sizes:
             raise BackupError("the backup's envelope files do not match its database "
                               "(missing, extra or wrong-sized files)")
-        keyring = Keyring.load(staging / "keyring.json")
+        keyring = _load_keyring(staging / "keyring.json")
         database = open_database(config.database_url, config.instance_dir,
                                  sqlite_secure_delete=config.sqlite_secure_delete)
+        moved: list[tuple[Path, Path]] = []
         try:
+            # Files go into place before the rows commit, and back out if either
+            # fails, so no row is left without its file and no file without its row.
             with database.engine.begin() as connection:
                 insert_rows(connection, imported)
+                _publish(staging, config.instance_dir,
+                         {row["id"]: row["day"] for row in imported.rows["envelopes"]}, moved)
+        except BaseException:
+            _unpublish(moved, config.instance_dir)
+            raise
         finally:
             database.engine.dispose()
-        _publish(staging, config.instance_dir,
-                 {row["id"]: row["day"] for row in imported.rows["envelopes"]})
     except (RowsError, KeyringError) as error:
         raise BackupError(str(error)) from None
     except SQLAlchemyError as error:

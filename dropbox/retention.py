@@ -42,9 +42,10 @@ import re
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, cast
 
 from sqlalchemy import delete, exists, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session, aliased
 
 from dropbox.config import Config
@@ -86,6 +87,8 @@ class PurgeResult:
 def _require_secure_delete(session: Session) -> None:
     if session.get_bind().dialect.name != "sqlite":
         return
+    # Temp b-trees of the deletes stay in memory too (see `_compact`).
+    session.execute(text("PRAGMA temp_store=MEMORY"))
     value = session.execute(text("PRAGMA secure_delete")).scalar()
     if value != 1:
         raise RetentionError(
@@ -105,27 +108,48 @@ def _expired_envelopes(session: Session, cutoff: dt.date) -> set[str]:
     return old
 
 
+def _doomed_reporters(session: Session, retention_cutoff: dt.date,
+                      inactive_cutoff: dt.date) -> list[str]:
+    """Reporters the policy deletes, locked so no live request can write for them meanwhile.
+
+    PostgreSQL: FOR UPDATE blocks a concurrent login (UPDATE) and a new envelope
+    (its foreign-key check) until the purge commits; a write that committed while
+    the lock was awaited is seen by asking again under the lock, so an account that
+    just became active or received an envelope is spared. SQLite: the purge already
+    holds the database's one write lock (see `_delete_rows`).
+    """
+    holds_nothing = ~exists().where(Envelope.reporter_id == Reporter.id)
+    condition = (Reporter.last_active_day < inactive_cutoff) \
+        | ((Reporter.last_active_day < retention_cutoff) & holds_nothing)
+    locked = list(session.scalars(select(Reporter.id).where(condition).with_for_update()))
+    still: list[str] = []
+    for chunk in _chunks(locked):
+        still.extend(session.scalars(select(Reporter.id).where(
+            Reporter.id.in_(chunk), condition)))
+    return still
+
+
 def _delete_rows(session: Session, config: Config, day: dt.date) -> tuple[list[str], int, int]:
     """Delete expired rows; returns (envelope ids deleted, reporters deleted, nonces deleted)."""
     retention_cutoff = day - dt.timedelta(days=config.retention_days)
     inactive_cutoff = day - dt.timedelta(days=config.reporter_inactive_days)
+    # First, a write: pysqlite opens the transaction only at the first write, so on
+    # SQLite this takes the write lock before anything is read, and the reads below
+    # see the state the deletes act on (a login or follow-up waits, or fails).
+    nonce_cutoff = day - dt.timedelta(days=NONCE_KEEP_DAYS)
+    nonces = cast(CursorResult[Any], session.execute(
+        delete(ApiNonce).where(ApiNonce.day < nonce_cutoff))).rowcount
     doomed = _expired_envelopes(session, retention_cutoff)
     for chunk in _chunks(sorted(doomed)):
         session.execute(delete(Envelope).where(Envelope.id.in_(chunk)))
-    holds_nothing = ~exists().where(Envelope.reporter_id == Reporter.id)
-    reporters = list(session.scalars(select(Reporter.id).where(
-        (Reporter.last_active_day < inactive_cutoff)
-        | ((Reporter.last_active_day < retention_cutoff) & holds_nothing))))
+    # After the expired envelopes: an account they were all of holds nothing now.
+    reporters = _doomed_reporters(session, retention_cutoff, inactive_cutoff)
     for chunk in _chunks(reporters):
         ids = list(session.scalars(select(Envelope.id).where(Envelope.reporter_id.in_(chunk))))
         doomed.update(ids)
         session.execute(delete(Envelope).where(Envelope.reporter_id.in_(chunk)))
         session.execute(delete(Reporter).where(Reporter.id.in_(chunk)))
-    nonce_cutoff = day - dt.timedelta(days=NONCE_KEEP_DAYS)
-    old_nonces = list(session.scalars(select(ApiNonce.nonce).where(ApiNonce.day < nonce_cutoff)))
-    for chunk in _chunks(old_nonces):
-        session.execute(delete(ApiNonce).where(ApiNonce.nonce.in_(chunk)))
-    return sorted(doomed), len(reporters), len(old_nonces)
+    return sorted(doomed), len(reporters), nonces
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
@@ -182,6 +206,9 @@ def _blur_file_times(store: EnvelopeStore) -> None:
 def _compact(connection: Connection) -> bool | None:
     """Return the database's free space to nothing; True/False: was the WAL emptied."""
     if connection.dialect.name == "sqlite":
+        # VACUUM builds a full copy of the database; past the page cache it would
+        # spill to a file in TMPDIR that is unlinked without being overwritten.
+        connection.exec_driver_sql("PRAGMA temp_store=MEMORY")
         connection.exec_driver_sql("VACUUM")
         busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
         return bool(busy == 0)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -45,6 +46,8 @@ LOGGED_IN_KEY = "reporter"
 ANONYMOUS_IDLE_MINUTES = 240
 _ID_BYTES = 32
 _MAX_DATA_BYTES = 16 * 1024
+# What secrets.token_urlsafe(_ID_BYTES) hands out; anything else in a cookie is not ours.
+_SID_RE = re.compile(r"\A[A-Za-z0-9_-]{43}\Z")
 
 
 class SessionData(CallbackDict[str, Any], SessionMixin):
@@ -144,16 +147,24 @@ class SessionStore:
         data = json.loads(row[0])
         return data if isinstance(data, dict) else None
 
-    def save(self, sid: str, data: dict[str, Any]) -> None:
+    def save(self, sid: str, data: dict[str, Any], create: bool = True) -> None:
+        """Store `data` under `sid`; with `create` False, only if the session still exists.
+
+        A request that opened an existing session must not bring it back once
+        another request deleted it (logout, a login's new id): `create=False`.
+        """
         encoded = json.dumps(data, separators=(",", ":"))
         if len(encoded) > _MAX_DATA_BYTES:
             raise ValueError("session data too large")
+        values = (_key(sid), encoded, self._expiry(self._idle_seconds(data)))
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO sessions(key, data, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
-                (_key(sid), encoded, self._expiry(self._idle_seconds(data))),
-            )
+            if create:
+                db.execute(
+                    "INSERT INTO sessions(key, data, expires) VALUES (?, ?, ?) ON CONFLICT(key)"
+                    " DO UPDATE SET data = excluded.data, expires = excluded.expires", values)
+            else:
+                db.execute("UPDATE sessions SET data = ?, expires = ? WHERE key = ?",
+                           values[1:] + values[:1])
 
     def touch(self, sid: str) -> None:
         """Push the idle expiry of an existing session forward (by its logged-in state)."""
@@ -187,7 +198,7 @@ class DropSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> DropSession:
         sid = request.cookies.get(COOKIE_NAME, "")
-        if sid and len(sid) <= 64:
+        if _SID_RE.match(sid):
             data = self.store.load(sid)
             if data is not None:
                 return DropSession(data, sid, new=False)
@@ -209,7 +220,7 @@ class DropSessionInterface(SessionInterface):
                 self.store.delete(session.sid)
             return
         if session.modified or session.new:
-            self.store.save(session.sid, dict(session))
+            self.store.save(session.sid, dict(session), create=session.new)
         else:
             self.store.touch(session.sid)
         if session.new:
