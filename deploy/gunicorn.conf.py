@@ -15,7 +15,8 @@ bind = os.environ.get("DROPBOX_BIND", "127.0.0.1:8080")
 # ~100 KB/s through Tor takes ~85 minutes; with gthread the worker `timeout`
 # is a heartbeat of the worker process, not a limit on one request, so slow
 # uploads are not killed while the worker stays responsive.
-worker_class = "gthread"
+# (gthread, with a floor under the pace of request headers: dropbox/gunicorn_worker.py)
+worker_class = "dropbox.gunicorn_worker.PacedThreadWorker"
 workers = int(os.environ.get("DROPBOX_WORKERS", "2"))
 threads = int(os.environ.get("DROPBOX_THREADS", "16"))
 timeout = 120

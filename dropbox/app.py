@@ -18,6 +18,7 @@ from dropbox.i18n import install_i18n
 from dropbox.reporter import STREAMING_ENDPOINTS, STREAMING_VIEWS, reporter_blueprint
 from dropbox.reporter.content import check_content_files
 from dropbox.reporter.error_pages import install_error_pages
+from dropbox.request_pace import PacedRequests
 from dropbox.security import install_security
 from dropbox.services import EXTENSION_KEY, Services, build_services
 from dropbox.session_sealed import CookieSealer, SealedSessionInterface
@@ -86,4 +87,5 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
     install_i18n(app)
     app.register_blueprint(reporter_blueprint())
     install_error_pages(app)
+    app.wsgi_app = PacedRequests(app.wsgi_app, services.request_pace)  # type: ignore[method-assign]
     return app

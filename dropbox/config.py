@@ -167,9 +167,10 @@ class Config:
     upload_concurrency: int = 8
     # An upload that sends no byte for this long is refused (deploy/README.md, Sizing).
     upload_idle_seconds: int = 120
-    # ... and so is one slower on average than this, after that many seconds of grace
-    # (Apache's MinRate default; 0 turns the floor off). Sizing in deploy/README.md.
-    upload_min_bytes_per_second: int = 500
+    # Every request (headers, body) must arrive at this pace on average after a grace
+    # (Apache mod_reqtimeout's MinRate; 0 turns the floor off). deploy/README.md, Sizing.
+    request_min_bytes_per_second: int = 500
+    request_grace_seconds: int = 30
     login_attempts_per_session: int = 10
     sqlite_secure_delete: bool = True
     retention_days: int = 90
@@ -252,8 +253,9 @@ class Config:
             heavy_concurrency=_int(env, "DROPBOX_HEAVY_CONCURRENCY", 4),
             upload_concurrency=_int(env, "DROPBOX_UPLOAD_CONCURRENCY", 8),
             upload_idle_seconds=_int(env, "DROPBOX_UPLOAD_IDLE_SECONDS", 120, minimum=5),
-            upload_min_bytes_per_second=_int(env, "DROPBOX_UPLOAD_MIN_BYTES_PER_SECOND", 500,
+            request_min_bytes_per_second=_int(env, "DROPBOX_REQUEST_MIN_BYTES_PER_SECOND", 500,
                                              minimum=0),
+            request_grace_seconds=_int(env, "DROPBOX_REQUEST_GRACE_SECONDS", 30, minimum=5),
             login_attempts_per_session=_int(env, "DROPBOX_LOGIN_ATTEMPTS_PER_SESSION", 10),
             sqlite_secure_delete=_bool(env, "DROPBOX_SQLITE_SECURE_DELETE", True),
             retention_days=_int(env, "DROPBOX_RETENTION_DAYS", 90),

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from dropbox.app import quiet_logging
 from dropbox.config import Config
 from dropbox.db import open_database
+from dropbox.request_pace import PacedRequests, PaceWatch
 from dropbox.responder_api import STREAMING_ENDPOINTS, api
 from dropbox.responder_api.auth import require_signed_request
 from dropbox.responder_api.context import ResponderContext
@@ -40,6 +41,8 @@ def create_responder_app(config: Config) -> Flask:
     app.before_request(require_signed_request)
     install_security(app, STREAMING_ENDPOINTS)
     app.register_blueprint(api)
+    app.wsgi_app = PacedRequests(  # type: ignore[method-assign]
+        app.wsgi_app, PaceWatch(config.request_grace_seconds, config.request_min_bytes_per_second))
 
     @app.errorhandler(HTTPException)
     def json_error(error: HTTPException) -> tuple[Response, int]:

@@ -14,7 +14,7 @@ from dropbox.config import Config
 from dropbox.db import Database, open_database
 from dropbox.keyring import Keyring
 from dropbox.reporter.accounts import Gate, load_or_create_salt
-from dropbox.reporter.upload_pace import PaceWatch
+from dropbox.request_pace import PaceWatch
 from dropbox.sessions import SessionStore
 from dropbox.storage import EnvelopeStore
 
@@ -31,7 +31,7 @@ class Services:
     salt: bytes
     login_gate: Gate
     sealing_gate: Gate
-    upload_pace: PaceWatch
+    request_pace: PaceWatch
 
     def keyring(self) -> Keyring:
         """The keyring as it is on disk now (so `dropbox keys add` needs no restart)."""
@@ -59,7 +59,7 @@ def build_services(config: Config) -> Services:
         salt=load_or_create_salt(config.salt_path),
         login_gate=Gate(config.heavy_concurrency),
         sealing_gate=Gate(config.upload_concurrency),
-        upload_pace=PaceWatch(config.upload_idle_seconds, config.upload_min_bytes_per_second),
+        request_pace=PaceWatch(config.request_grace_seconds, config.request_min_bytes_per_second),
     )
 
 

@@ -11,7 +11,7 @@ Once the token is valid the caller's `on_token_valid` runs (it takes a
 sealing-gate slot), so a client without a token holds no shared slot. While
 the body streams, the connection's socket gets a read timeout: a client that
 sends nothing for `idle_seconds` gets UploadStalled, and so does one that
-falls below the pace floor (upload_pace.py).
+falls below the pace floor (request_pace.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from dropbox.reporter.multipart import (
     read_multipart,
 )
 from dropbox.reporter.sinks import EnvelopeTarget, SealingTarget, UploadBatch, clean_media_type
-from dropbox.reporter.upload_pace import PaceWatch, WatchedUpload
+from dropbox.request_pace import ENVIRON_KEY, PaceWatch, WatchedUpload, request_socket
 from keys import Recipient
 
 # Room for the form's own bytes (boundaries, headers, text fields) on top of the files.
@@ -182,19 +182,20 @@ def _deadlines(idle_seconds: float | None, pace: PaceWatch | None) -> Iterator[N
     for the rest of the body on that connection either.
     """
     environ = request.environ
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    # SERVER_PROTOCOL comes from the request line; HTTP_VERSION would be a client's
-    # "Version:" header, and with it any upload could shed both deadlines.
-    http1 = str(environ.get("SERVER_PROTOCOL", "")).startswith("HTTP/1.")
-    if not isinstance(sock, socket.socket) or not http1:
+    sock = request_socket(environ)
+    if sock is None:
         yield
         return
     previous = sock.gettimeout()
     if idle_seconds:
         sock.settimeout(idle_seconds)
-    watched: WatchedUpload | None = None
+    # The app's middleware already watches this request (PacedRequests): one watch, so
+    # that the cut it makes is the one this function recognises.
+    outer: WatchedUpload | None = environ.get(ENVIRON_KEY)
+    own = pace if pace is not None and outer is None else None
+    watched: WatchedUpload | None = outer
     try:
-        with pace.watching(sock) if pace is not None else nullcontext() as watched:
+        with own.watching(sock) if own is not None else nullcontext(outer) as watched:
             yield
     except Exception as error:
         # The pace watch shut the read side: whatever the early end looked like (a short

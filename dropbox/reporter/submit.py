@@ -91,7 +91,7 @@ def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str],
             # Called once the CSRF token is valid; the slot is freed when the body is read.
             on_token_valid=lambda: token_valid(gate_slot),
             idle_seconds=svc.config.upload_idle_seconds,
-            pace=svc.upload_pace,
+            pace=svc.request_pace,
         )
     keepalive()
 

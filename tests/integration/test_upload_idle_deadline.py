@@ -5,7 +5,9 @@ CSRF token who stalls holds no slot; a client with a token who stalls after
 the first file bytes holds the slot only until the deadline, then gets a 408
 page, nothing of the upload is kept, and the next report goes through. A
 client that never stalls but trickles (a few bytes every half second, far
-below the 500 B/s floor) is cut the same way once its grace is spent.
+below the 500 B/s floor) is cut the same way once its grace is spent, and so
+are slow clients holding every worker thread in their headers or in a login's
+body (the worker and middleware of dropbox.request_pace).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "DROPBOX_INSTANCE": str(instance), "DROPBOX_RUNTIME_DIR": str(runtime),
            "TMPDIR": str(tmp), "DROPBOX_UPLOAD_IDLE_SECONDS": str(IDLE_SECONDS),
-           "DROPBOX_UPLOAD_CONCURRENCY": "1"}
+           "DROPBOX_UPLOAD_CONCURRENCY": "1", "DROPBOX_REQUEST_GRACE_SECONDS": str(IDLE_SECONDS)}
     command = [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY_CONFIG),
                "dropbox.wsgi:reporter_app()", "--bind", f"127.0.0.1:{port}", "--workers", "1",
                "--threads", "4", "--worker-tmp-dir", str(tmp)]
@@ -253,3 +255,40 @@ def test_a_version_header_does_not_lift_the_deadlines(server: Server) -> None:
     assert status == 408, page
     assert server.files("tmp") == []
     assert _report(server) == 200
+
+
+def _slow_client(server: Server, start: bytes, stop: threading.Event) -> None:
+    """Send `start`, then a byte every half second (never finishing) until `stop` or a
+    hang-up: each one holds a worker thread for as long as the server lets it."""
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        try:
+            sock.sendall(start)
+            while not stop.is_set():
+                sock.sendall(b"x")
+                time.sleep(0.5)
+        except OSError:
+            return
+
+
+@pytest.mark.parametrize("phase", ["headers", "login body"])
+def test_slow_clients_on_every_thread_are_let_go(server: Server, phase: str) -> None:
+    """Four slow clients for the worker's four threads, in the request's headers or in a
+    login's body: a page still loads, once each has spent its grace (5 s here)."""
+    host = f"Host: 127.0.0.1:{server.port}\r\n"
+    start = {"headers": f"GET /submit HTTP/1.1\r\n{host}X-Slow: ",
+             "login body": f"POST /login HTTP/1.1\r\n{host}Content-Type: "
+                           "application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\n"
+                           "codename="}[phase].encode()
+    stop = threading.Event()
+    slow = [threading.Thread(target=_slow_client, args=(server, start, stop), daemon=True)
+            for _ in range(4)]
+    for client in slow:
+        client.start()
+    time.sleep(1.0)  # let the four take the four threads first
+    try:
+        page = requests.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT)
+        assert page.status_code == 200
+    finally:
+        stop.set()
+        for client in slow:
+            client.join()

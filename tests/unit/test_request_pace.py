@@ -1,4 +1,5 @@
-"""The pace floor on upload bodies, on real loopback sockets with a hand-moved clock."""
+"""The pace floor on requests (dropbox.request_pace), on real loopback sockets with a
+hand-moved clock."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dropbox.config import Config, ConfigError
-from dropbox.reporter.upload_pace import PaceWatch, bytes_received
+from dropbox.request_pace import PaceWatch, bytes_received
 
 
 @pytest.fixture
@@ -103,8 +104,11 @@ def test_bytes_before_the_watch_do_not_count(
 
 def test_the_floor_is_configured_from_the_environment(tmp_path: Path) -> None:
     env = {"DROPBOX_INSTANCE": str(tmp_path)}
-    assert Config.from_env(env).upload_min_bytes_per_second == 500
-    off = Config.from_env({**env, "DROPBOX_UPLOAD_MIN_BYTES_PER_SECOND": "0"})
-    assert off.upload_min_bytes_per_second == 0
-    with pytest.raises(ConfigError, match="DROPBOX_UPLOAD_MIN_BYTES_PER_SECOND"):
-        Config.from_env({**env, "DROPBOX_UPLOAD_MIN_BYTES_PER_SECOND": "-1"})
+    assert Config.from_env(env).request_min_bytes_per_second == 500
+    off = Config.from_env({**env, "DROPBOX_REQUEST_MIN_BYTES_PER_SECOND": "0"})
+    assert off.request_min_bytes_per_second == 0
+    with pytest.raises(ConfigError, match="DROPBOX_REQUEST_MIN_BYTES_PER_SECOND"):
+        Config.from_env({**env, "DROPBOX_REQUEST_MIN_BYTES_PER_SECOND": "-1"})
+    assert Config.from_env(env).request_grace_seconds == 30
+    with pytest.raises(ConfigError, match="DROPBOX_REQUEST_GRACE_SECONDS"):
+        Config.from_env({**env, "DROPBOX_REQUEST_GRACE_SECONDS": "2"})
