@@ -95,6 +95,9 @@ def _sqlite_pragmas(secure_delete: bool) -> Any:
         cursor.execute("PRAGMA busy_timeout=10000")
         # Deleted rows are overwritten with zeros instead of lingering in free pages.
         cursor.execute(f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}")
+        # Sorts and temp b-trees in memory: a spill would be a file in TMPDIR holding
+        # rows, unlinked without being overwritten.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     return on_connect

@@ -89,10 +89,14 @@ class Keyring:
             raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return cls(path, [])
+        except UnicodeDecodeError:
+            raise KeyringError(f"{path} is not UTF-8 text") from None
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as error:
             raise KeyringError(f"{path} is not valid JSON: {error}") from error
+        except RecursionError:
+            raise KeyringError(f"{path} is nested too deeply to be a keyring") from None
         if not isinstance(data, list):
             raise KeyringError(f"{path} must hold a JSON list of {{name, key}} entries")
         entries = []

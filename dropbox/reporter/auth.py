@@ -11,10 +11,18 @@ import secrets
 
 from flask import session
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from dropbox.db import Reporter, today
 from dropbox.reporter.accounts import login_hash, parse_login_secret
-from dropbox.reporter.errors import BadUpload, LoginFailed, NotLoggedIn, TooManyAttempts
+from dropbox.reporter.errors import (
+    BadUpload,
+    Busy,
+    LoginFailed,
+    NotLoggedIn,
+    TooManyAttempts,
+)
 from dropbox.services import Services
 from dropbox.sessions import LOGGED_IN_KEY, DropSession
 from keys import CodenameError, CodenameKeys, derive_codename
@@ -73,12 +81,19 @@ def log_in_with_secret(services: Services, login_secret: bytes) -> Reporter:
     """Hash, look up, start the session. LoginFailed (and one more failure) if unknown."""
     with services.login_gate.enter():
         hashed = login_hash(login_secret, services.salt)
-    with services.database.session() as db, db.begin():
-        reporter = db.scalar(select(Reporter).where(Reporter.login_hash == hashed))
-        if reporter is None:
-            _record_failure()
-            raise LoginFailed("unknown")
-        reporter.last_active_day = today()
+    try:
+        with services.database.session() as db, db.begin():
+            reporter = db.scalar(select(Reporter).where(Reporter.login_hash == hashed))
+            if reporter is None:
+                _record_failure()
+                raise LoginFailed("unknown")
+            reporter.last_active_day = today()
+    except StaleDataError:
+        # `dropbox purge` deleted this account between the lookup and the update.
+        raise LoginFailed("purged meanwhile") from None
+    except OperationalError:
+        # A purge held the database past the busy timeout: try again, not a 500.
+        raise Busy("database busy") from None
     _log_in(services, reporter.id)
     return reporter
 

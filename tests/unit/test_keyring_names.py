@@ -108,3 +108,15 @@ def test_a_bad_name_in_an_existing_file_stops_the_keys_command(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["keys", "list"], env=env)
     assert result.exit_code == 1
     assert "entry 2 ('Robin Example-Longname" in result.output
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\xff\xfe not utf-8", "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_a_keyring_that_is_not_json_text_is_a_keyring_error(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "keyring.json"
+    path.write_bytes(content)
+    with pytest.raises(KeyringError, match=message):
+        Keyring.load(path)
