@@ -33,6 +33,7 @@ from dropbox.db import open_database
 from dropbox.keyring import Keyring, KeyringError
 from dropbox.storage import open_without_atime, wipe_file
 from keys import Sealer
+from keys.atomic_file import publish
 
 DATABASE_MEMBER = "database.jsonl"
 ONION_MEMBER = re.compile(
@@ -128,27 +129,19 @@ def write_backup(config: Config, destination: Path) -> BackupSummary:
             sealer.close()
             out.flush()
             os.fsync(out.fileno())
-        # link, not rename: a file that appeared at `destination` meanwhile is kept.
+        # Never replace: a file that appeared at `destination` meanwhile is kept (atomic
+        # where links work; on a FAT stick, checked just before the rename).
         try:
-            os.link(temp, destination)
+            publish(temp, destination, overwrite=False)
         except FileExistsError:
             raise BackupError(f"{destination} appeared while the backup was written; "
                               "it was left alone: choose a new file name") from None
     except BaseException:
-        wipe_file(temp)
+        if temp.exists():
+            wipe_file(temp)
         raise
-    os.unlink(temp)
-    _fsync_directory(destination.parent)
     reporters = sum(1 for line in lines if line.startswith(b'{"t": "reporters"'))
     return BackupSummary(reporters, len(envelope_lines), keyring_lines(keyring))
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def keyring_lines(keyring: Keyring) -> list[str]:
