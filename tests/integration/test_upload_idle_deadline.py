@@ -41,6 +41,8 @@ IDLE_SECONDS = 5
 ANSWER_TIMEOUT = 60.0
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BOUNDARY = "drop-idle-test"
+FILE_PART = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+             'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
 
 
 @dataclass
@@ -136,6 +138,15 @@ def _report(server: Server) -> int:
         return answer.status_code
 
 
+def _token_and_cookie(server: Server) -> tuple[str, str | None]:
+    """A CSRF token and the session cookie it belongs to, as a browser loading the form."""
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
+        token = _CSRF_RE.search(page)
+        assert token
+        return token.group(1), browser.cookies.get("drop_session")
+
+
 def test_stalled_uploads_release_the_only_slot(server: Server) -> None:
     stranger = _open_post(server, f"--{BOUNDARY}\r\n".encode(), cookie=None)
     try:
@@ -145,14 +156,9 @@ def test_stalled_uploads_release_the_only_slot(server: Server) -> None:
     finally:
         stranger.close()
 
-    with requests.Session() as browser:
-        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
-        token = _CSRF_RE.search(page)
-        assert token
-        cookie = browser.cookies.get("drop_session")
-    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
-                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode() + b"J" * 4096
-    staller = _open_post(server, _fields(token.group(1)) + file_start, cookie)
+    token, cookie = _token_and_cookie(server)
+    file_start = FILE_PART + b"J" * 4096
+    staller = _open_post(server, _fields(token) + file_start, cookie)
     try:
         status, page = _status(staller)
     finally:
@@ -174,50 +180,9 @@ def _trickle(sock: socket.socket, answered: threading.Event) -> None:
         time.sleep(0.5)
 
 
-def test_a_trickling_upload_is_cut_below_the_pace_floor(server: Server) -> None:
-    with requests.Session() as browser:
-        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
-        token = _CSRF_RE.search(page)
-        assert token
-        cookie = browser.cookies.get("drop_session")
-    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
-                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
-    trickler = _open_post(server, _fields(token.group(1)) + file_start, cookie)
-    answered = threading.Event()
-    sender = threading.Thread(target=_trickle, args=(trickler, answered), daemon=True)
-    sender.start()
-    try:
-        # Never silent for a second, so the idle deadline alone would never fire.
-        status, page = _status(trickler)
-    finally:
-        answered.set()
-        sender.join()
-        trickler.close()
-    assert status == 408
-    assert "stopped arriving" in page and "nothing was saved" in page
-    assert server.files("tmp") == []
-    assert server.files("envelopes") == []
-    assert _report(server) == 200  # the one slot is free again
-
-
-def test_a_trickling_chunked_upload_is_cut_with_the_same_answer(server: Server) -> None:
-    """HTTP/1.1 chunked, no Content-Length: the pace cut ends the body mid-chunk, which
-    gunicorn reports as its own error, not as a short body; still a 408, nothing kept."""
-    with requests.Session() as browser:
-        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
-        token = _CSRF_RE.search(page)
-        assert token
-        cookie = browser.cookies.get("drop_session")
-    start = _fields(token.group(1)) + (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
-        'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.settimeout(ANSWER_TIMEOUT)
-    head = (f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            f"Transfer-Encoding: chunked\r\nCookie: drop_session={cookie}\r\n\r\n")
-    # One chunk announced far longer than what is sent, so the cut lands inside it.
-    sock.sendall(head.encode() + b"%x\r\n" % 100000 + start)
+def _assert_cut_while_trickling(server: Server, sock: socket.socket) -> None:
+    """Trickle into `sock` (never silent for a second, so the idle deadline alone would
+    never fire) until the answer: a 408, nothing kept, and the one slot free again."""
     answered = threading.Event()
     sender = threading.Thread(target=_trickle, args=(sock, answered), daemon=True)
     sender.start()
@@ -234,17 +199,33 @@ def test_a_trickling_chunked_upload_is_cut_with_the_same_answer(server: Server) 
     assert _report(server) == 200
 
 
+def test_a_trickling_upload_is_cut_below_the_pace_floor(server: Server) -> None:
+    token, cookie = _token_and_cookie(server)
+    trickler = _open_post(server, _fields(token) + FILE_PART, cookie)
+    _assert_cut_while_trickling(server, trickler)
+
+
+def test_a_trickling_chunked_upload_is_cut_with_the_same_answer(server: Server) -> None:
+    """HTTP/1.1 chunked, no Content-Length: the pace cut ends the body mid-chunk, which
+    gunicorn reports as its own error, not as a short body; still a 408, nothing kept."""
+    token, cookie = _token_and_cookie(server)
+    start = _fields(token) + FILE_PART
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(ANSWER_TIMEOUT)
+    head = (f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Transfer-Encoding: chunked\r\nCookie: drop_session={cookie}\r\n\r\n")
+    # One chunk announced far longer than what is sent, so the cut lands inside it.
+    sock.sendall(head.encode() + b"%x\r\n" % 100000 + start)
+    _assert_cut_while_trickling(server, sock)
+
+
 def test_a_version_header_does_not_lift_the_deadlines(server: Server) -> None:
     """`Version: 2` reaches the app as HTTP_VERSION; it must not pass for HTTP/2 (which
     has no deadline) and free a stalled upload from the idle deadline and the floor."""
-    with requests.Session() as browser:
-        page = browser.get(f"{server.url}/submit", timeout=ANSWER_TIMEOUT).text
-        token = _CSRF_RE.search(page)
-        assert token
-        cookie = browser.cookies.get("drop_session")
-    file_start = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
-                  'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode() + b"J" * 64
-    staller = _open_post(server, _fields(token.group(1)) + file_start, cookie,
+    token, cookie = _token_and_cookie(server)
+    file_start = FILE_PART + b"J" * 64
+    staller = _open_post(server, _fields(token) + file_start, cookie,
                          extra_headers="Version: 2\r\n")
     try:
         status, page = _status(staller)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, event, update
 from sqlalchemy.orm import Session
 
@@ -17,26 +14,18 @@ from tests.unit.conftest import (
     ReporterEnv,
     codename_from,
     csrf_token,
-    make_reporter_env,
     post_multipart,
 )
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[ReporterEnv]:
-    reporter_env = make_reporter_env(tmp_path)
-    yield reporter_env
-    reporter_env.services.database.engine.dispose()
-
-
 def test_an_account_purged_between_lookup_and_update_fails_the_login_cleanly(
-        env: ReporterEnv) -> None:
-    client = env.client()
+        reporter_env: ReporterEnv) -> None:
+    client = reporter_env.client()
     parts: list[Part] = [("csrf_token", csrf_token(client)), ("website", ""),
                          ("category", "threats"), ("urgency", "normal"),
                          ("text", "a report"), ("lang", "")]
     codename = codename_from(post_multipart(client, "/submit", parts).get_data(as_text=True))
-    engine = env.services.database.engine
+    engine = reporter_env.services.database.engine
     with engine.begin() as db:  # last seen long ago, so the login writes its new day
         db.execute(update(Reporter).values(last_active_day=dt.date(2020, 1, 1)))
 

@@ -10,8 +10,6 @@ carried along: once logged in again, it is back in the follow-up form.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -25,22 +23,14 @@ from tests.unit.conftest import (
     ReporterEnv,
     codename_from,
     csrf_token,
-    make_reporter_env,
     post_multipart,
 )
 
 MESSAGE = 'They found my old account. Details: "the second one" <not html>'
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[ReporterEnv]:
-    reporter_env = make_reporter_env(tmp_path)
-    yield reporter_env
-    reporter_env.services.database.engine.dispose()
-
-
-def _logged_in(env: ReporterEnv) -> tuple[FlaskClient, str]:
-    client = env.client()
+def _logged_in(reporter_env: ReporterEnv) -> tuple[FlaskClient, str]:
+    client = reporter_env.client()
     parts: list[Part] = [("csrf_token", csrf_token(client)), ("website", ""),
                          ("category", "threats"), ("urgency", "normal"),
                          ("text", "first report"), ("lang", "")]
@@ -50,8 +40,8 @@ def _logged_in(env: ReporterEnv) -> tuple[FlaskClient, str]:
     return client, codename
 
 
-def _followups(env: ReporterEnv) -> int:
-    with env.services.database.session() as db:
+def _followups(reporter_env: ReporterEnv) -> int:
+    with reporter_env.services.database.session() as db:
         return int(db.scalar(select(func.count()).select_from(Envelope)
                              .where(Envelope.kind == "followup")) or 0)
 
@@ -65,8 +55,8 @@ def _followup(token: str, *, with_file: bool) -> list[Part]:
 
 @pytest.mark.parametrize("with_file", [False, True])
 def test_a_followup_after_the_session_ended_comes_back_to_be_sent_after_login(
-        env: ReporterEnv, with_file: bool) -> None:
-    client, codename = _logged_in(env)
+        reporter_env: ReporterEnv, with_file: bool) -> None:
+    client, codename = _logged_in(reporter_env)
     token = csrf_token(client, "/inbox")
     client.delete_cookie(COOKIE_NAME)  # as when the 30 idle minutes have passed
     refused = post_multipart(client, "/followup", _followup(token, with_file=with_file))
@@ -75,8 +65,8 @@ def test_a_followup_after_the_session_ended_comes_back_to_be_sent_after_login(
     assert 'id="login-form"' in page and "was not sent" in page
     assert str(escape(MESSAGE)) in page and MESSAGE not in page  # escaped, never raw
     assert ("files you chose were not kept" in page) == with_file
-    assert _followups(env) == 0
-    assert list(env.config.tmp_dir.iterdir()) == []
+    assert _followups(reporter_env) == 0
+    assert list(reporter_env.config.tmp_dir.iterdir()) == []
 
     carried = page.split('name="unsent_text" value="', 1)[1].split('"', 1)[0]
     inbox = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
@@ -85,25 +75,25 @@ def test_a_followup_after_the_session_ended_comes_back_to_be_sent_after_login(
     assert inbox.status_code == 200
     form = inbox.get_data(as_text=True).split('id="followup-text"', 1)[1]
     assert form.split(">", 1)[1].startswith(str(escape(MESSAGE)) + "</textarea>")
-    assert _followups(env) == 0  # nothing is sent until the reporter sends it
+    assert _followups(reporter_env) == 0  # nothing is sent until the reporter sends it
 
 
 def test_a_followup_with_a_bad_token_in_a_live_session_shows_the_inbox_with_the_text(
-        env: ReporterEnv) -> None:
-    client, _codename = _logged_in(env)
+        reporter_env: ReporterEnv) -> None:
+    client, _codename = _logged_in(reporter_env)
     refused = post_multipart(client, "/followup", _followup("not-the-token", with_file=True))
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert 'id="followup-form"' in page and "This form had expired" in page
     assert str(escape(MESSAGE)) + "</textarea>" in page
-    assert _followups(env) == 0
+    assert _followups(reporter_env) == 0
 
 
-def test_a_logged_out_session_with_a_valid_token_keeps_nothing(env: ReporterEnv) -> None:
+def test_a_logged_out_session_with_a_valid_token_keeps_nothing(reporter_env: ReporterEnv) -> None:
     """A valid token without a login: refused before any file part is accepted."""
-    client = env.client()
+    client = reporter_env.client()
     token = csrf_token(client, "/login")
     refused = post_multipart(client, "/followup", _followup(token, with_file=True))
     assert refused.status_code == 403 and "was not sent" in refused.get_data(as_text=True)
-    assert _followups(env) == 0
-    assert list(env.config.tmp_dir.iterdir()) == []
+    assert _followups(reporter_env) == 0
+    assert list(reporter_env.config.tmp_dir.iterdir()) == []
