@@ -15,7 +15,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 from dropbox.config import Config
-from dropbox.request_pace import PaceWatch, WatchedUpload
+from dropbox.request_pace import PaceWatch, WatchedRequest
 
 _WATCH_ATTRIBUTE = "drop_header_watch"
 
@@ -39,6 +39,6 @@ class PacedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         # The headers are in: the app's own watch takes the body from here.
-        watched: WatchedUpload | None = getattr(conn, _WATCH_ATTRIBUTE, None)
+        watched: WatchedRequest | None = getattr(conn, _WATCH_ATTRIBUTE, None)
         self.pace.stop(watched)
         return super().handle_request(req, conn)

@@ -50,8 +50,8 @@ def bytes_received(sock: socket.socket) -> int | None:
 
 
 @dataclass
-class WatchedUpload:
-    """One upload under watch. `fell_behind` is set (before the read side is shut)
+class WatchedRequest:
+    """One request under watch. `fell_behind` is set (before the read side is shut)
     when it was cut for falling below the floor."""
 
     sock: socket.socket
@@ -61,7 +61,7 @@ class WatchedUpload:
 
 
 class PaceWatch:
-    """Checks every watched upload each CHECK_INTERVAL_SECONDS (thread started lazily,
+    """Checks every watched request each CHECK_INTERVAL_SECONDS (thread started lazily,
     once per process, so that it exists in each forked worker)."""
 
     def __init__(self, grace_seconds: float, min_bytes_per_second: int,
@@ -70,65 +70,65 @@ class PaceWatch:
         self.min_bytes_per_second = min_bytes_per_second
         self._clock = clock
         self._lock = threading.Lock()
-        self._watched: dict[int, WatchedUpload] = {}
+        self._watched: dict[int, WatchedRequest] = {}
         self._thread_pid: int | None = None
 
-    def start(self, sock: socket.socket) -> WatchedUpload | None:
+    def start(self, sock: socket.socket) -> WatchedRequest | None:
         """Watch `sock` from now until `stop`; None (unwatched) when the floor is off
         or the kernel cannot count the socket's bytes."""
         baseline = bytes_received(sock) if self.min_bytes_per_second > 0 else None
         if baseline is None:
             return None
-        upload = WatchedUpload(sock, self._clock(), baseline)
+        watched = WatchedRequest(sock, self._clock(), baseline)
         with self._lock:
-            self._watched[id(upload)] = upload
+            self._watched[id(watched)] = watched
             self._start_thread()
-        return upload
+        return watched
 
-    def stop(self, upload: WatchedUpload | None) -> None:
-        """Stop watching (idempotent); after this returns `upload` is never cut."""
-        if upload is not None:
+    def stop(self, watched: WatchedRequest | None) -> None:
+        """Stop watching (idempotent); after this returns `watched` is never cut."""
+        if watched is not None:
             with self._lock:
-                self._watched.pop(id(upload), None)
+                self._watched.pop(id(watched), None)
 
     @contextmanager
-    def watching(self, sock: socket.socket) -> Iterator[WatchedUpload | None]:
+    def watching(self, sock: socket.socket) -> Iterator[WatchedRequest | None]:
         """`start` and `stop` around the `with` block."""
-        upload = self.start(sock)
+        watched = self.start(sock)
         try:
-            yield upload
+            yield watched
         finally:
-            self.stop(upload)
+            self.stop(watched)
 
     def allowed_seconds(self, received: int) -> float:
-        """How long an upload that has sent `received` body bytes may have taken."""
+        """How long a request that has sent `received` bytes may have taken."""
         return self.grace_seconds + received / self.min_bytes_per_second
 
     def check(self) -> None:
-        """Cut every watched upload that has fallen behind (the thread calls this).
+        """Cut every watched request that has fallen behind (the thread calls this).
 
-        Under the lock that `watching` takes to let go of an upload, so a body that
+        Under the lock that `stop` takes to let go of a request, so a body that
         has just been read in full is never cut after the fact: its socket carries
         the answer and, kept alive, the next request.
         """
         now = self._clock()
         with self._lock:
-            for upload in self._watched.values():
-                received = bytes_received(upload.sock)
-                if received is None or upload.fell_behind:
+            for watched in self._watched.values():
+                received = bytes_received(watched.sock)
+                if received is None or watched.fell_behind:
                     continue
-                if now - upload.started > self.allowed_seconds(received - upload.baseline):
-                    upload.fell_behind = True
+                if now - watched.started > self.allowed_seconds(received - watched.baseline):
+                    watched.fell_behind = True
                     try:
-                        upload.sock.shutdown(socket.SHUT_RD)
+                        watched.sock.shutdown(socket.SHUT_RD)
                     except OSError:
-                        pass  # already closed: the upload has ended anyway
+                        pass  # already closed: the request has ended anyway
 
     def _start_thread(self) -> None:
         if self._thread_pid == os.getpid():
             return
         self._thread_pid = os.getpid()
-        threading.Thread(target=self._run, name="upload-pace-watch", daemon=True).start()
+        threading.Thread(target=self._run, name="request-pace-watch", daemon=True).start()
 
     def _run(self) -> None:
         # Event.wait, not time.sleep: one idle timer per process, and tests that

@@ -35,7 +35,7 @@ from dropbox.reporter.multipart import (
     read_multipart,
 )
 from dropbox.reporter.sinks import EnvelopeTarget, SealingTarget, UploadBatch, clean_media_type
-from dropbox.request_pace import ENVIRON_KEY, PaceWatch, WatchedUpload, request_socket
+from dropbox.request_pace import ENVIRON_KEY, PaceWatch, WatchedRequest, request_socket
 from keys import Recipient
 
 # Room for the form's own bytes (boundaries, headers, text fields) on top of the files.
@@ -191,9 +191,9 @@ def _deadlines(idle_seconds: float | None, pace: PaceWatch | None) -> Iterator[N
         sock.settimeout(idle_seconds)
     # The app's middleware already watches this request (PacedRequests): one watch, so
     # that the cut it makes is the one this function recognises.
-    outer: WatchedUpload | None = environ.get(ENVIRON_KEY)
+    outer: WatchedRequest | None = environ.get(ENVIRON_KEY)
     own = pace if pace is not None and outer is None else None
-    watched: WatchedUpload | None = outer
+    watched: WatchedRequest | None = outer
     try:
         with own.watching(sock) if own is not None else nullcontext(outer) as watched:
             yield
