@@ -115,7 +115,9 @@ def login_post() -> Response | str | tuple[str, int]:
             response = jsonify({"ok": False, "error": error.message})
             response.status_code = error.status
             return response
-        return render_template("login.html", error=error.message), error.status
+        # A message carried through the login (see submit._followup_refused) survives a typo.
+        unsent = request.form.get("unsent_text")
+        return render_template("login.html", error=error.message, unsent_text=unsent), error.status
     if keys is None:
         return jsonify({"ok": True, "inbox": url_for("reporter.inbox")})
     # A JS-off follow-up refused when its session ended comes back through the login.

@@ -69,6 +69,11 @@ def test_a_followup_after_the_session_ended_comes_back_to_be_sent_after_login(
     assert list(reporter_env.config.tmp_dir.iterdir()) == []
 
     carried = page.split('name="unsent_text" value="', 1)[1].split('"', 1)[0]
+    typo = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
+                                       "codename": "wrong words",
+                                       "unsent_text": html.unescape(carried)})
+    assert typo.status_code == 401
+    assert f'name="unsent_text" value="{carried}"' in typo.get_data(as_text=True)
     inbox = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
                                         "codename": codename,
                                         "unsent_text": html.unescape(carried)})
