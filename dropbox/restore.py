@@ -150,14 +150,6 @@ def _require_instance_files(staging: Path, has_reporters: bool) -> None:
                           "none of them could log in")
 
 
-def _load_keyring(path: Path) -> Keyring:
-    # Keyring.load trusts its file to be text of sane depth; a backup's is hostile.
-    try:
-        return Keyring.load(path)
-    except (UnicodeDecodeError, RecursionError):
-        raise BackupError("the backup's keyring is not a JSON list of responders") from None
-
-
 def _publish(staging: Path, instance_dir: Path, envelope_days: dict[str, dt.date],
              moved: list[tuple[Path, Path]]) -> None:
     """Move the staged files into the instance, recording each (staged, target) in `moved`."""
@@ -228,7 +220,7 @@ def restore_backup(config: Config, source: Path, identity: Path,
         if files != imported.envelope_sizes:
             raise BackupError("the backup's envelope files do not match its database "
                               "(missing, extra or wrong-sized files)")
-        keyring = _load_keyring(staging / "keyring.json")
+        keyring = Keyring.load(staging / "keyring.json")
         database = open_database(config.database_url, config.instance_dir,
                                  sqlite_secure_delete=config.sqlite_secure_delete)
         moved: list[tuple[Path, Path]] = []

@@ -156,15 +156,16 @@ class SessionStore:
         encoded = json.dumps(data, separators=(",", ":"))
         if len(encoded) > _MAX_DATA_BYTES:
             raise ValueError("session data too large")
-        values = (_key(sid), encoded, self._expiry(self._idle_seconds(data)))
+        key, expires = _key(sid), self._expiry(self._idle_seconds(data))
         with self._connect() as db:
             if create:
                 db.execute(
                     "INSERT INTO sessions(key, data, expires) VALUES (?, ?, ?) ON CONFLICT(key)"
-                    " DO UPDATE SET data = excluded.data, expires = excluded.expires", values)
+                    " DO UPDATE SET data = excluded.data, expires = excluded.expires",
+                    (key, encoded, expires))
             else:
                 db.execute("UPDATE sessions SET data = ?, expires = ? WHERE key = ?",
-                           values[1:] + values[:1])
+                           (encoded, expires, key))
 
     def touch(self, sid: str) -> None:
         """Push the idle expiry of an existing session forward (by its logged-in state)."""

@@ -33,21 +33,15 @@ def committed_answer() -> Any:
     return g.get(_COMMITTED)
 
 
-def _json_answer(message: str, code: str | None) -> dict[str, object]:
-    answer: dict[str, object] = {"ok": False, "error": message}
-    if code is not None:
-        answer["code"] = code
-    return answer
-
-
-def json_error(error: ReporterError) -> dict[str, object]:
-    """The JSON answer for the page's JavaScript: the message, and the code when there is one."""
-    return _json_answer(error.message, error.code)
-
-
-def _page(message: str, status: int, code: str | None = None) -> Response:
-    if wants_json():
-        response = jsonify(_json_answer(message, code))
+def error_response(message: str, status: int, code: str | None = None, *,
+                   as_json: bool | None = None) -> Response:
+    """The error page, or for the page's JavaScript (`as_json`, by default when it asks
+    for JSON) {"ok": false, "error": message} with `code` when there is one."""
+    if wants_json() if as_json is None else as_json:
+        answer: dict[str, object] = {"ok": False, "error": message}
+        if code is not None:
+            answer["code"] = code
+        response = jsonify(answer)
     else:
         response = Response(render_template("error.html", message=message, status=status))
     response.status_code = status
@@ -66,12 +60,12 @@ def _http_message(error: HTTPException) -> str:
 def install_error_pages(app: Flask) -> None:
     @app.errorhandler(ReporterError)
     def reporter_error(error: ReporterError) -> Response:
-        return _page(error.message, error.status, error.code)
+        return error_response(error.message, error.status, error.code)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> Response:
         refused = CsrfFailed()
-        return _page(refused.message, refused.status, refused.code)
+        return error_response(refused.message, refused.status, refused.code)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
@@ -81,7 +75,7 @@ def install_error_pages(app: Flask) -> None:
             cause = getattr(error, "original_exception", None) or error
             log.error("%s after a committed upload; it is kept", type(cause).__name__)
             return saved
-        response = _page(_http_message(error), error.code or 500)
+        response = error_response(_http_message(error), error.code or 500)
         if error.code == 405:
             response.headers["Allow"] = "GET, HEAD, POST"
         return response
@@ -96,4 +90,4 @@ def install_error_pages(app: Flask) -> None:
             return saved
         # The type only: messages and tracebacks could carry what the reporter sent.
         log.error("unexpected %s while handling a request", type(error).__name__)
-        return _page(_("Something went wrong. Nothing was saved. Please try again."), 500)
+        return error_response(_("Something went wrong. Nothing was saved. Please try again."), 500)

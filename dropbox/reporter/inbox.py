@@ -108,6 +108,11 @@ def login_post() -> Response | str | tuple[str, int]:
     svc = services()
     secret_hex = request.form.get("login_secret")
     codename = request.form.get("codename")
+    # A JS-off follow-up refused when its session ended (submit._followup_refused) is
+    # carried through the login, a mistyped one too, back into the follow-up form.
+    unsent = request.form.get("unsent_text")
+    if unsent is not None and len(unsent) > svc.config.max_text_chars:
+        unsent = None
     try:
         reporter, keys = attempt_login(svc, codename=codename, secret_hex=secret_hex)
     except ReporterError as error:
@@ -115,15 +120,9 @@ def login_post() -> Response | str | tuple[str, int]:
             response = jsonify({"ok": False, "error": error.message})
             response.status_code = error.status
             return response
-        # A message carried through the login (see submit._followup_refused) survives a typo.
-        unsent = request.form.get("unsent_text")
         return render_template("login.html", error=error.message, unsent_text=unsent), error.status
     if keys is None:
         return jsonify({"ok": True, "inbox": url_for("reporter.inbox")})
-    # A JS-off follow-up refused when its session ended comes back through the login.
-    unsent = request.form.get("unsent_text")
-    if unsent is not None and len(unsent) > svc.config.max_text_chars:
-        unsent = None
     return render_inbox(svc, reporter.id, reply_key=keys.reply, followup_text=unsent)
 
 

@@ -24,7 +24,7 @@ from dropbox.reporter.accounts import login_hash, parse_login_secret
 from dropbox.reporter.auth import current_reporter_id, require_reporter_id
 from dropbox.reporter.error_pages import (
     committed_answer,
-    json_error,
+    error_response,
     remember_committed_answer,
 )
 from dropbox.reporter.errors import (
@@ -97,14 +97,8 @@ def _receive(svc: Services, form: ReceivedForm, envelope_fields: frozenset[str],
 
 
 def _error_response(error: ReporterError, form_sealed: bool) -> Response:
-    if form_sealed or wants_json():
-        response = jsonify(json_error(error))
-    else:
-        response = Response(
-            render_template("error.html", message=error.message, status=error.status)
-        )
-    response.status_code = error.status
-    return response
+    return error_response(error.message, error.status, error.code,
+                          as_json=form_sealed or wants_json())
 
 
 def _committed(form: ReceivedForm, answer: _AnswerT) -> _AnswerT:
